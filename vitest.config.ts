@@ -1,0 +1,48 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// SWC compiles the tests so that decorator metadata (Nest DI, class-validator) is emitted,
+// which esbuild/oxc would drop.
+const swcPlugin = () =>
+  swc.vite({
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2023',
+    },
+    module: { type: 'es6' },
+  });
+
+export default defineConfig({
+  plugins: [swcPlugin()],
+  test: {
+    globals: false,
+    pool: 'forks',
+    projects: [
+      {
+        plugins: [swcPlugin()],
+        test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/unit/**/*.spec.ts'], testTimeout: 20_000 },
+      },
+      {
+        plugins: [swcPlugin()],
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [swcPlugin()],
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
