@@ -1,0 +1,33 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AuthModule } from './auth/auth.module.js';
+import { LoggingModule } from './common/logging/logging.module.js';
+import { ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/configuration.js';
+import { DatabaseModule } from './database/database.module.js';
+import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  logger: Logger;
+  /** The database actually used: DATABASE_URL, or the embedded server's address. */
+  databaseUrl: string;
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(options: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(options.config),
+        LoggingModule.forRoot(options.logger),
+        DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
+        MetricsModule.forRoot(),
+        AuthModule,
+        HealthModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,84 @@
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { ValidationError } from 'class-validator';
+import type { Logger } from 'pino';
+import { InvalidRequestError, type ErrorDetail } from './common/errors/api-error.js';
+import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
+import { RouteTable } from './common/errors/route-table.js';
+import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './common/http/body-middleware.js';
+import { requestMiddleware } from './common/http/request-middleware.js';
+import { buildOpenApiDocument, mountSwagger } from './common/http/swagger.js';
+import { NestPinoLogger } from './common/logging/logger.js';
+import type { AppConfig } from './config/configuration.js';
+import { MetricsService } from './metrics/metrics.service.js';
+
+/**
+ * Everything that shapes HTTP behaviour, in one place used by main.ts and by the tests:
+ * middleware order, body limits, validation, the error filter, Swagger.
+ */
+export async function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): Promise<void> {
+  app.useLogger(new NestPinoLogger(logger));
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestMiddleware(logger, app.get(MetricsService)));
+  if (config.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+      exposedHeaders: ['X-Correlation-ID', 'Retry-After', 'WWW-Authenticate'],
+      allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Correlation-ID'],
+    });
+  }
+  app.use(requireJsonBody);
+  app.use(jsonBodyParser(config.bodyLimitBytes));
+  app.use(bodyErrorHandler(logger));
+  app.useGlobalPipes(createValidationPipe());
+  const routes = new RouteTable();
+  app.useGlobalFilters(new ApiExceptionFilter(logger, routes));
+  mountSwagger(app, buildOpenApiDocument(app, config.version));
+  await app.init();
+  collectRoutes(app, routes);
+}
+
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors) => {
+      const details = flatten(errors);
+      const summary = details.map((detail) => detail.message).join('; ');
+      return new InvalidRequestError(summary || 'The request is invalid.', details);
+    },
+  });
+}
+
+function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
+  return errors.flatMap((error) => {
+    const field = parent ? `${parent}.${error.property}` : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message: withPath(message, error.property, field) }));
+    return [...own, ...flatten(error.children ?? [], field)];
+  });
+}
+
+/** class-validator names the property; name the full path instead (`options.temperature`). */
+function withPath(message: string, property: string, field: string): string {
+  if (property === field) return message;
+  return message.startsWith(property) ? field + message.slice(property.length) : message;
+}
+
+/** Reads the routes Express knows after Nest registered them, for 405 answers. */
+function collectRoutes(app: INestApplication, routes: RouteTable): void {
+  const express = app.getHttpAdapter().getInstance() as { router?: { stack: RouterLayer[] } };
+  for (const layer of express.router?.stack ?? []) {
+    if (!layer.route) continue;
+    for (const [method, enabled] of Object.entries(layer.route.methods)) {
+      if (enabled && method !== '_all') routes.add(layer.route.path, method);
+    }
+  }
+}
+
+interface RouterLayer {
+  route?: { path: string; methods: Record<string, boolean> };
+}

@@ -1,0 +1,179 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  ConfigValueError,
+  parseBoolean,
+  parseByteSize,
+  parseDuration,
+  parseInteger,
+  parseList,
+  parseRateLimit,
+  parseUrl,
+  type RateLimit,
+} from './parsers.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Every setting of the process, read and validated once at start. */
+export interface AppConfig {
+  version: string;
+  /** Unset → the default deploy block's port, else 8080 (decided once definitions are loaded). */
+  port?: number;
+  host: string;
+  definitionsPath: string;
+  /** Unset → embedded Postgres under `dataDir`. */
+  databaseUrl?: string;
+  dataDir: string;
+  databasePoolSize: number;
+  apiKeys: string[];
+  oidc: { issuer?: string; audience?: string; jwksUri?: string; rolesClaim: string };
+  rateLimit?: RateLimit;
+  rateLimitStore: 'memory' | 'postgres';
+  sessionIdleTimeoutMs: number;
+  sessionRetentionMs?: number;
+  auditContent: boolean;
+  corsOrigins: string[];
+  bodyLimitBytes: number;
+  providerTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  metricsRequireAuth: boolean;
+  logLevel: LogLevel;
+  openai: { apiKey?: string; baseUrl: string };
+  anthropic: { apiKey?: string; baseUrl?: string };
+  ollama: { host: string };
+  httpToolAllowHosts: string[];
+  commandAllowlist: string[];
+  inlineToolsEnabled: boolean;
+}
+
+/** Thrown when one or more variables are invalid; the message names each of them. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment into an AppConfig, reporting every invalid variable at once. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: T, parse: (raw: string) => T): T => {
+    const raw = env[name];
+    if (raw === undefined || raw.trim() === '') return fallback;
+    try {
+      return parse(raw);
+    } catch (error) {
+      if (!(error instanceof ConfigValueError)) throw error;
+      // Secrets are never echoed back: only the variable name and the rule it broke.
+      problems.push(`${name}: ${error.message}`);
+      return fallback;
+    }
+  };
+  const optional = <T>(name: string, parse: (raw: string) => T): T | undefined =>
+    read<T | undefined>(name, undefined, parse);
+  const text = (raw: string) => raw.trim();
+  const urlText = (protocols: string[]) => (raw: string) => parseUrl(raw, protocols).toString().replace(/\/$/, '');
+
+  const config: AppConfig = {
+    version: readPackageVersion(),
+    port: optional('PORT', (raw) => parseInteger(raw, 0, 65_535)),
+    host: read('HOST', '0.0.0.0', text),
+    definitionsPath: resolve(read('AGENTSPEC_DEFINITIONS', './agents', text)),
+    databaseUrl: optional('DATABASE_URL', (raw) => {
+      parseUrl(raw, ['postgres:', 'postgresql:']);
+      return raw.trim();
+    }),
+    dataDir: resolve(read('AGENTSPEC_DATA_DIR', './.data', text)),
+    databasePoolSize: read('AGENTSPEC_DB_POOL_SIZE', 10, (raw) => parseInteger(raw, 1, 1000)),
+    apiKeys: [
+      ...read('AGENTSPEC_API_KEY', [] as string[], (raw) => [raw.trim()]),
+      ...read('AGENTSPEC_API_KEYS', [] as string[], parseList),
+    ],
+    oidc: {
+      issuer: optional('OIDC_ISSUER', urlText(['https:', 'http:'])),
+      audience: optional('OIDC_AUDIENCE', text),
+      jwksUri: optional('OIDC_JWKS_URI', urlText(['https:', 'http:'])),
+      rolesClaim: read('OIDC_ROLES_CLAIM', 'roles', text),
+    },
+    rateLimit: optional('AGENTSPEC_RATE_LIMIT', parseRateLimit),
+    rateLimitStore: read('AGENTSPEC_RATE_LIMIT_STORE', 'memory' as const, (raw) => {
+      const value = raw.trim();
+      if (value !== 'memory' && value !== 'postgres') {
+        throw new ConfigValueError(`"${raw}" must be memory or postgres`);
+      }
+      return value;
+    }),
+    sessionIdleTimeoutMs: read('AGENTSPEC_SESSION_IDLE_TIMEOUT', 30 * 60_000, parseDuration),
+    sessionRetentionMs: optional('AGENTSPEC_SESSION_RETENTION', parseDuration),
+    auditContent: read('AGENTSPEC_AUDIT_CONTENT', false, parseBoolean),
+    corsOrigins: read('AGENTSPEC_CORS_ORIGINS', [] as string[], (raw) =>
+      parseList(raw).map((origin) => {
+        if (origin === '*') return origin;
+        const url = parseUrl(origin, ['http:', 'https:']);
+        return url.origin;
+      }),
+    ),
+    bodyLimitBytes: read('AGENTSPEC_BODY_LIMIT', 1024 * 1024, parseByteSize),
+    providerTimeoutMs: read('AGENTSPEC_PROVIDER_TIMEOUT', 60_000, positiveDuration),
+    shutdownTimeoutMs: read('AGENTSPEC_SHUTDOWN_TIMEOUT', 10_000, parseDuration),
+    metricsRequireAuth: read('AGENTSPEC_METRICS_AUTH', false, parseBoolean),
+    logLevel: read('LOG_LEVEL', 'info' as LogLevel, (raw) => {
+      const level = raw.trim().toLowerCase();
+      if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+        throw new ConfigValueError(`"${raw}" must be one of ${LOG_LEVELS.join(', ')}`);
+      }
+      return level as LogLevel;
+    }),
+    openai: {
+      apiKey: optional('OPENAI_API_KEY', text),
+      baseUrl: read('OPENAI_BASE_URL', 'https://api.openai.com/v1', urlText(['https:', 'http:'])),
+    },
+    anthropic: {
+      apiKey: optional('ANTHROPIC_API_KEY', text),
+      baseUrl: optional('ANTHROPIC_BASE_URL', urlText(['https:', 'http:'])),
+    },
+    ollama: { host: read('OLLAMA_HOST', 'http://localhost:11434', urlText(['https:', 'http:'])) },
+    httpToolAllowHosts: read('AGENTSPEC_HTTP_TOOL_ALLOW_HOSTS', [] as string[], (raw) =>
+      parseList(raw).map((host) => host.toLowerCase()),
+    ),
+    commandAllowlist: read('AGENTSPEC_COMMAND_ALLOWLIST', [] as string[], parseList),
+    inlineToolsEnabled: read('AGENTSPEC_INLINE_TOOLS', false, parseBoolean),
+  };
+
+  if (config.apiKeys.some((key) => key.length < 8)) {
+    problems.push('AGENTSPEC_API_KEY/AGENTSPEC_API_KEYS: every key must be at least 8 characters');
+  }
+  if (config.oidc.issuer && !config.oidc.audience) {
+    problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function positiveDuration(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms <= 0) throw new ConfigValueError('must be above 0');
+  return ms;
+}
+
+function readPackageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    const candidate = join(dir, 'package.json');
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'agentspec-runtime' && pkg.version) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+/** True when no credential of any kind is configured: requests are accepted without one. */
+export function isDevelopmentMode(config: AppConfig): boolean {
+  return config.apiKeys.length === 0 && !config.oidc.issuer;
+}

@@ -1,0 +1,63 @@
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+
+export const MIGRATIONS_TABLE = 'agentspec_migrations';
+/** Key of the session advisory lock held while migrating (any constant shared by replicas). */
+export const MIGRATION_LOCK_KEY = 4_717_011_001;
+
+export interface DatabaseOptions {
+  url: string;
+  poolSize: number;
+  applicationName?: string;
+}
+
+/** The one DataSource definition, used by the app, the migration CLI and the tests. */
+export function createDataSource(options: DatabaseOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    migrations: MIGRATIONS,
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    entities: [],
+    applicationName: options.applicationName ?? 'agentspec-runtime',
+    extra: {
+      max: options.poolSize,
+      // Fail fast while the database is unreachable, so callers answer 503 instead of hanging.
+      connectionTimeoutMillis: 3_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    },
+  });
+}
+
+/**
+ * Runs pending migrations under a Postgres advisory lock so that replicas starting together
+ * take turns: the first migrates, the others then find nothing to do.
+ */
+export async function runMigrations(dataSource: DataSource): Promise<string[]> {
+  const lockRunner = dataSource.createQueryRunner();
+  await lockRunner.connect();
+  try {
+    await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    return applied.map((migration) => migration.name);
+  } finally {
+    await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockRunner.release();
+  }
+}
+
+export async function revertLastMigration(dataSource: DataSource): Promise<void> {
+  const lockRunner = dataSource.createQueryRunner();
+  await lockRunner.connect();
+  try {
+    await lockRunner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await dataSource.undoLastMigration({ transaction: 'each' });
+  } finally {
+    await lockRunner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await lockRunner.release();
+  }
+}

@@ -1,0 +1,21 @@
+export class HealthChecksDto {
+  /** `ok` or `unavailable`. */
+  database!: 'ok' | 'unavailable';
+}
+
+export class LivenessDto {
+  /** @example ok */
+  status!: 'ok';
+  /** @example 0.1.0 */
+  version!: string;
+  uptime_seconds!: number;
+}
+
+export class HealthDto {
+  /** `ok` (200) or `degraded` (503). */
+  status!: 'ok' | 'degraded';
+  /** @example 0.1.0 */
+  version!: string;
+  uptime_seconds!: number;
+  checks!: HealthChecksDto;
+}

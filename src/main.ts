@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import type { Server } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import { configureApp } from './app.setup.js';
+import { createLogger, NestPinoLogger } from './common/logging/logger.js';
+import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
+import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
+
+const DEFAULT_PORT = 8080;
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const logger = createLogger(config.logLevel);
+  let embedded: EmbeddedDatabase | undefined;
+  try {
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      logger.info({ data_dir: config.dataDir }, 'DATABASE_URL is not set: starting the embedded PostgreSQL');
+      embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, onLog: (line) => logger.debug({ postgres: line }) });
+      databaseUrl = embedded.url;
+    }
+    const app = await NestFactory.create<NestExpressApplication>(
+      AppModule.forRoot({ config, logger, databaseUrl }),
+      { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
+    );
+    await configureApp(app, config, logger);
+    if (isDevelopmentMode(config)) {
+      logger.warn(
+        'DEVELOPMENT MODE: no API key and no OIDC issuer configured, so every request is accepted without ' +
+          'credentials. Set AGENTSPEC_API_KEY (or AGENTSPEC_API_KEYS / OIDC_ISSUER) before exposing this server.',
+      );
+    }
+    const port = config.port ?? DEFAULT_PORT;
+    await app.listen(port, config.host);
+    logger.info({ port, host: config.host, version: config.version, embedded_database: Boolean(embedded) }, 'serving');
+    handleShutdown(app, config, logger, embedded);
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    await embedded?.stop().catch(() => undefined);
+    logger.flush(() => process.exit(1));
+  }
+}
+
+function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/**
+ * SIGTERM/SIGINT: stop accepting, let in-flight requests finish (bounded), close the pool and
+ * the embedded database, exit 0.
+ */
+function handleShutdown(app: NestExpressApplication, config: AppConfig, logger: Logger, embedded?: EmbeddedDatabase): void {
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal, grace_ms: config.shutdownTimeoutMs }, 'shutting down');
+    const server = app.getHttpServer() as Server;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      logger.warn('grace period over: closing the remaining connections');
+      server.closeAllConnections();
+    }, config.shutdownTimeoutMs);
+    await closed;
+    clearInterval(idleSweep);
+    clearTimeout(deadline);
+    try {
+      await app.close();
+      await embedded?.stop();
+      logger.info('stopped');
+    } catch (error) {
+      logger.error({ err: error }, 'error while stopping');
+    }
+    logger.flush(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,14 @@
+/** The documented metric families (api.md §6). */
+export const METRIC = {
+  requests: 'agentspec_requests_total',
+  requestDuration: 'agentspec_request_duration_seconds',
+  tokens: 'agentspec_tokens_total',
+  sessionsActive: 'agentspec_sessions_active',
+  pipelineSteps: 'agentspec_pipeline_steps_total',
+  errors: 'agentspec_errors_total',
+} as const;
+
+/** Label value for requests that are not about one agent (health, lists, unknown routes). */
+export const NO_AGENT = 'none';
+/** Label value for a name in a URL that no definition declares. */
+export const UNKNOWN = 'unknown';

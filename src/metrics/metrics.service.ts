@@ -1,0 +1,58 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter, Histogram } from 'prom-client';
+import { METRIC, NO_AGENT, UNKNOWN } from './metric-names.js';
+
+/** What the metrics need to know of the definitions: which names are real. */
+export interface KnownNames {
+  isAgent(name: string): boolean;
+  isPipeline(name: string): boolean;
+}
+export const KNOWN_NAMES = Symbol('KNOWN_NAMES');
+
+export interface TokenCounts {
+  input_tokens: number;
+  output_tokens: number;
+}
+
+/** Records the documented families, keeping label values within defined names. */
+@Injectable()
+export class MetricsService {
+  constructor(
+    @InjectMetric(METRIC.requests) private readonly requests: Counter<string>,
+    @InjectMetric(METRIC.requestDuration) private readonly duration: Histogram<string>,
+    @InjectMetric(METRIC.tokens) private readonly tokens: Counter<string>,
+    @InjectMetric(METRIC.pipelineSteps) private readonly pipelineSteps: Counter<string>,
+    @InjectMetric(METRIC.errors) private readonly errors: Counter<string>,
+    @Optional() @Inject(KNOWN_NAMES) private readonly names?: KnownNames,
+  ) {}
+
+  agentLabel(name: string | undefined): string {
+    if (name === undefined) return NO_AGENT;
+    return this.names?.isAgent(name) ? name : UNKNOWN;
+  }
+
+  pipelineLabel(name: string | undefined): string {
+    if (name === undefined) return NO_AGENT;
+    return this.names?.isPipeline(name) ? name : UNKNOWN;
+  }
+
+  recordRequest(agent: string, endpoint: string, status: number, seconds: number): void {
+    this.requests.inc({ agent, endpoint, status: String(status) });
+    this.duration.observe({ agent, endpoint }, seconds);
+  }
+
+  recordError(agent: string, code: string): void {
+    this.errors.inc({ agent, code });
+  }
+
+  recordTokens(agentName: string, usage: TokenCounts): void {
+    const agent = this.agentLabel(agentName);
+    if (usage.input_tokens > 0) this.tokens.inc({ agent, type: 'input' }, usage.input_tokens);
+    if (usage.output_tokens > 0) this.tokens.inc({ agent, type: 'output' }, usage.output_tokens);
+  }
+
+  recordPipelineStep(pipelineName: string, step: string, status: string): void {
+    this.pipelineSteps.inc({ pipeline: this.pipelineLabel(pipelineName), step, status });
+  }
+}

@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from '../../src/app.module.js';
+import { configureApp } from '../../src/app.setup.js';
+import { createLogger, NestPinoLogger } from '../../src/common/logging/logger.js';
+import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
+
+/** Collects the JSON log lines an app writes, for assertions. */
+export class LogCapture extends Writable {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly raw: string[] = [];
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: () => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line) continue;
+      this.raw.push(line);
+      this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    done();
+  }
+
+  withCorrelationId(id: string): Record<string, unknown>[] {
+    return this.lines.filter((line) => line.correlation_id === id);
+  }
+}
+
+export interface TestApp {
+  app: NestExpressApplication;
+  config: AppConfig;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/** The real application (same module, same setup as main.ts) on a random loopback port. */
+export async function startTestApp(options: { databaseUrl: string; env?: Record<string, string> }): Promise<TestApp> {
+  const config = loadConfig({
+    LOG_LEVEL: 'info',
+    AGENTSPEC_DEFINITIONS: 'agents',
+    ...options.env,
+    DATABASE_URL: options.databaseUrl,
+  });
+  const logs = new LogCapture();
+  const logger = createLogger(config.logLevel, logs);
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ config, logger, databaseUrl: options.databaseUrl }),
+    { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
+  );
+  await configureApp(app, config, logger);
+  await app.listen(0, '127.0.0.1');
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  return { app, config, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
+}
