@@ -6,6 +6,7 @@ import { AppModule } from '../src/app.module.js';
 import { createLogger } from '../src/common/logging/logger.js';
 import { loadConfig } from '../src/config/configuration.js';
 import { buildOpenApiDocument } from '../src/common/http/swagger.js';
+import { emptyDefinitions } from '../src/definitions/index.js';
 
 /**
  * Writes the OpenAPI document the code describes (`npm run openapi`), from the compiled build
@@ -17,7 +18,12 @@ async function main(): Promise<void> {
   const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', LOG_LEVEL: 'silent' });
   const logger = createLogger('silent');
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, logger, databaseUrl: config.databaseUrl! }),
+    AppModule.forRoot({
+      config,
+      logger,
+      databaseUrl: config.databaseUrl!,
+      definitions: emptyDefinitions({ name: 'openapi', version: '0.0.0', lang: '2.0' }),
+    }),
     { logger: false, bodyParser: false },
   );
   const document = buildOpenApiDocument(app, config.version);

@@ -1,9 +1,12 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { AgentsModule } from './agents/agents.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CatalogModule } from './catalog/catalog.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/configuration.js';
+import type { Definitions } from './definitions/index.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -13,6 +16,7 @@ export interface AppModuleOptions {
   logger: Logger;
   /** The database actually used: DATABASE_URL, or the embedded server's address. */
   databaseUrl: string;
+  definitions: Definitions;
 }
 
 @Module({})
@@ -25,8 +29,10 @@ export class AppModule {
         LoggingModule.forRoot(options.logger),
         DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
         MetricsModule.forRoot(),
+        CatalogModule.forRoot(options.definitions),
         AuthModule,
         HealthModule,
+        AgentsModule,
       ],
     };
   }

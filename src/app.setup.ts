@@ -1,4 +1,4 @@
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { type ArgumentMetadata, type INestApplication, ValidationPipe } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
@@ -39,8 +39,21 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   collectRoutes(app, routes);
 }
 
+/** Bodies are JSON objects: a missing body counts as `{}`, anything else is refused. */
+class BodyValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body') {
+      if (value === undefined) value = {};
+      else if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new InvalidRequestError('The request body must be a JSON object.');
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BodyValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -4,16 +4,20 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module.js';
+import { CatalogService, loadInitialDefinitions } from './catalog/catalog.service.js';
 import { configureApp } from './app.setup.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
+import type { Definitions } from './definitions/index.js';
 
 const DEFAULT_PORT = 8080;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger(config.logLevel);
+  const definitions = await loadDefinitionsOrExit(config);
+  if (definitions.warnings) logger.warn({ warnings: definitions.warnings }, 'definitions loaded with warnings');
   let embedded: EmbeddedDatabase | undefined;
   try {
     let databaseUrl = config.databaseUrl;
@@ -23,7 +27,7 @@ async function main(): Promise<void> {
       databaseUrl = embedded.url;
     }
     const app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ config, logger, databaseUrl }),
+      AppModule.forRoot({ config, logger, databaseUrl, definitions: definitions.definitions }),
       { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
     );
     await configureApp(app, config, logger);
@@ -33,15 +37,31 @@ async function main(): Promise<void> {
           'credentials. Set AGENTSPEC_API_KEY (or AGENTSPEC_API_KEYS / OIDC_ISSUER) before exposing this server.',
       );
     }
-    const port = config.port ?? DEFAULT_PORT;
+    const port = config.port ?? defaultDeployPort(definitions.definitions) ?? DEFAULT_PORT;
     await app.listen(port, config.host);
     logger.info({ port, host: config.host, version: config.version, embedded_database: Boolean(embedded) }, 'serving');
     handleShutdown(app, config, logger, embedded);
+    process.on('SIGHUP', () => void app.get(CatalogService).reload());
   } catch (error) {
     logger.fatal({ err: error }, 'start-up failed');
     await embedded?.stop().catch(() => undefined);
     logger.flush(() => process.exit(1));
   }
+}
+
+async function loadDefinitionsOrExit(config: AppConfig): Promise<{ definitions: Definitions; warnings: string }> {
+  const loaded = await loadInitialDefinitions(config.definitionsPath);
+  if (!loaded.ok) {
+    process.stderr.write(`Invalid definitions in ${config.definitionsPath}; nothing is served.\n${loaded.errors}\n`);
+    process.exit(1);
+  }
+  return loaded;
+}
+
+/** The `port` of the default deploy block, or of the only one (definitions.md). */
+function defaultDeployPort(definitions: Definitions): number | undefined {
+  const deploy = definitions.deploy.find((block) => block.default) ?? (definitions.deploy.length === 1 ? definitions.deploy[0] : undefined);
+  return deploy?.port;
 }
 
 function loadConfigOrExit(): AppConfig {

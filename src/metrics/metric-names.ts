@@ -6,6 +6,9 @@ export const METRIC = {
   sessionsActive: 'agentspec_sessions_active',
   pipelineSteps: 'agentspec_pipeline_steps_total',
   errors: 'agentspec_errors_total',
+  timeToFirstToken: 'agentspec_time_to_first_token_seconds',
+  providerCalls: 'agentspec_provider_calls_total',
+  providerCallDuration: 'agentspec_provider_call_duration_seconds',
 } as const;
 
 /** Label value for requests that are not about one agent (health, lists, unknown routes). */

@@ -42,6 +42,23 @@ const families = [
     help: 'Error answers, by agent and error code.',
     labelNames: ['agent', 'code'],
   }),
+  makeHistogramProvider({
+    name: METRIC.timeToFirstToken,
+    help: 'Time from the start of a streamed model call to its first token, by agent.',
+    labelNames: ['agent'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+  }),
+  makeCounterProvider({
+    name: METRIC.providerCalls,
+    help: 'Model provider calls (each retry counts), by provider and outcome.',
+    labelNames: ['provider', 'outcome'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.providerCallDuration,
+    help: 'Model provider call duration in seconds, by provider.',
+    labelNames: ['provider'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  }),
 ];
 
 @Global()
@@ -61,7 +78,7 @@ export class MetricsModule {
         }),
       ],
       providers: [...families, MetricsService],
-      exports: [MetricsService],
+      exports: [MetricsService, ...families],
     };
   }
 }

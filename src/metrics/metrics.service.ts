@@ -24,6 +24,9 @@ export class MetricsService {
     @InjectMetric(METRIC.tokens) private readonly tokens: Counter<string>,
     @InjectMetric(METRIC.pipelineSteps) private readonly pipelineSteps: Counter<string>,
     @InjectMetric(METRIC.errors) private readonly errors: Counter<string>,
+    @InjectMetric(METRIC.timeToFirstToken) private readonly firstToken: Histogram<string>,
+    @InjectMetric(METRIC.providerCalls) private readonly providerCalls: Counter<string>,
+    @InjectMetric(METRIC.providerCallDuration) private readonly providerDuration: Histogram<string>,
     @Optional() @Inject(KNOWN_NAMES) private readonly names?: KnownNames,
   ) {}
 
@@ -50,6 +53,12 @@ export class MetricsService {
     const agent = this.agentLabel(agentName);
     if (usage.input_tokens > 0) this.tokens.inc({ agent, type: 'input' }, usage.input_tokens);
     if (usage.output_tokens > 0) this.tokens.inc({ agent, type: 'output' }, usage.output_tokens);
+  }
+
+  recordModelCall(agentName: string, provider: string, outcome: string, seconds: number, firstTokenSeconds?: number): void {
+    this.providerCalls.inc({ provider, outcome });
+    this.providerDuration.observe({ provider }, seconds);
+    if (firstTokenSeconds !== undefined) this.firstToken.observe({ agent: this.agentLabel(agentName) }, firstTokenSeconds);
   }
 
   recordPipelineStep(pipelineName: string, step: string, status: string): void {

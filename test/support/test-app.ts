@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from '../../src/app.module.js';
 import { configureApp } from '../../src/app.setup.js';
 import { createLogger, NestPinoLogger } from '../../src/common/logging/logger.js';
+import { loadInitialDefinitions } from '../../src/catalog/catalog.service.js';
 import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
 
 /** Collects the JSON log lines an app writes, for assertions. */
@@ -44,10 +45,12 @@ export async function startTestApp(options: { databaseUrl: string; env?: Record<
     ...options.env,
     DATABASE_URL: options.databaseUrl,
   });
+  const definitions = await loadInitialDefinitions(config.definitionsPath);
+  if (!definitions.ok) throw new Error(`test definitions are invalid:\n${definitions.errors}`);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, logger, databaseUrl: options.databaseUrl }),
+    AppModule.forRoot({ config, logger, databaseUrl: options.databaseUrl, definitions: definitions.definitions }),
     { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
   );
   await configureApp(app, config, logger);

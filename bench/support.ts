@@ -1,0 +1,118 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/database/embedded-database.js';
+
+export interface Figures {
+  name: string;
+  figures: Record<string, number | string>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function rssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() - started > timeoutMs) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** A database for the benchmark: a fresh one on DATABASE_URL's server, or an embedded server. */
+export async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const given = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL;
+  let embedded: EmbeddedDatabase | undefined;
+  let adminUrl = given;
+  if (!adminUrl) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'agentspec-bench-pg-'));
+    const fs = await import('node:fs/promises');
+    await fs.chmod(dataDir, 0o755);
+    embedded = await startEmbeddedDatabase({ dataDir, persistent: false });
+    adminUrl = embedded.url;
+  }
+  const name = `agentspec_bench_${Date.now().toString(36)}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    stop: async () => {
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+      await embedded?.stop();
+    },
+  };
+}
+
+export interface ServerProcess {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts the built server with the given environment; its logs go nowhere but are still written. */
+export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/src/main.js'], {
+    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/livez`);
+  return { url, child, stop: () => stopChild(child) };
+}
+
+/** Runs a small script (a floor server) in its own process, like the app, for a fair comparison. */
+export async function startScript(source: string, port: number): Promise<ServerProcess> {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), NODE_PATH: join(process.cwd(), 'node_modules') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+    cwd: process.cwd(),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/ping`);
+  return { url, child, stop: () => stopChild(child) };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+export function printFigures(result: Figures): void {
+  process.stdout.write(`\n== ${result.name}\n`);
+  for (const [key, value] of Object.entries(result.figures)) process.stdout.write(`  ${key.padEnd(44)} ${value}\n`);
+}

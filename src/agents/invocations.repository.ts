@@ -1,0 +1,97 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { ulid } from 'ulid';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+
+export interface InvocationRecord {
+  agent: string;
+  endpoint: 'invoke' | 'stream';
+  principal: string;
+  status: 'completed' | 'failed' | 'cancelled';
+  errorCode?: string;
+  inputTokens: number;
+  outputTokens: number;
+  durationMs: number;
+  correlationId: string;
+  input: string;
+  output?: string;
+}
+
+interface Pending {
+  record: InvocationRecord;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+const MAX_BATCH = 200;
+const COLUMNS = 13;
+
+/**
+ * The audit table of stateless calls. Rows are written by group commit: calls finishing within
+ * the same couple of milliseconds share one INSERT, and each caller waits for the commit of its
+ * row before answering, so batching never loses an acknowledged call.
+ */
+@Injectable()
+export class InvocationsRepository implements OnApplicationShutdown {
+  private pending: Pending[] = [];
+  private timer?: NodeJS.Timeout;
+  private readonly storeContent: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.storeContent = config.auditContent;
+  }
+
+  record(record: InvocationRecord): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ record, resolve, reject });
+      if (this.pending.length >= MAX_BATCH) this.flush();
+      else this.timer ??= setTimeout(() => this.flush(), 2);
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.pending.length > 0) await this.flush();
+  }
+
+  private flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (batch.length === 0) return Promise.resolve();
+    const values: unknown[] = [];
+    const tuples = batch.map(({ record }, index) => {
+      values.push(
+        `inv_${ulid()}`,
+        record.agent,
+        record.endpoint,
+        record.principal,
+        record.status,
+        record.errorCode ?? null,
+        record.inputTokens,
+        record.outputTokens,
+        Math.round(record.durationMs),
+        record.correlationId,
+        this.storeContent ? record.input : null,
+        this.storeContent ? (record.output ?? null) : null,
+        new Date(),
+      );
+      const base = index * COLUMNS;
+      return `(${Array.from({ length: COLUMNS }, (_, column) => `$${base + column + 1}`).join(', ')})`;
+    });
+    return this.dataSource
+      .query(
+        `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
+           duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`,
+        values,
+      )
+      .then(
+        () => batch.forEach((entry) => entry.resolve()),
+        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+      );
+  }
+}

@@ -1,0 +1,72 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/logging/logging.module.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import type { ModelCaller } from '../engine/agent-loop.js';
+import { MetricsService } from '../metrics/metrics.service.js';
+import { ProviderRegistry } from '../providers/provider-registry.js';
+import { ResilientModel, type ModelCallHook, type ResilientCall } from '../providers/resilient-model.js';
+
+/**
+ * The one way to call models: providers built once from configuration, retries, fallback and
+ * deadlines, plus one log line and metrics per provider call. Prompts are never logged at info.
+ */
+@Injectable()
+export class ModelGateway {
+  private readonly model: ResilientModel;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly metrics: MetricsService,
+  ) {
+    const registry = new ProviderRegistry({
+      openai: { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl },
+      anthropic: { apiKey: config.anthropic.apiKey, baseUrl: config.anthropic.baseUrl },
+      ollama: { host: config.ollama.host },
+      timeoutMs: config.providerTimeoutMs,
+    });
+    this.model = new ResilientModel(registry, { timeoutMs: config.providerTimeoutMs });
+  }
+
+  /** A ModelCaller that attributes its calls to one agent in logs and metrics. */
+  forAgent(agent: string): ModelCaller {
+    const hook = this.hookFor(agent);
+    return {
+      chat: (call: ResilientCall) => this.model.chat({ ...call, onModelCall: chain(hook, call.onModelCall) }),
+      stream: (call: ResilientCall) => this.model.stream({ ...call, onModelCall: chain(hook, call.onModelCall) }),
+    };
+  }
+
+  private hookFor(agent: string): ModelCallHook {
+    return (record) => {
+      this.metrics.recordModelCall(
+        agent,
+        record.provider,
+        record.outcome,
+        record.durationMs / 1000,
+        record.firstTokenMs === undefined ? undefined : record.firstTokenMs / 1000,
+      );
+      const line = {
+        agent,
+        provider: record.provider,
+        model: record.model,
+        attempt: record.attempt,
+        streamed: record.streamed,
+        outcome: record.outcome,
+        duration_ms: Math.round(record.durationMs),
+        ...(record.firstTokenMs !== undefined ? { first_token_ms: Math.round(record.firstTokenMs) } : {}),
+        ...(record.usage ? { input_tokens: record.usage.input_tokens, output_tokens: record.usage.output_tokens } : {}),
+        ...(record.retryInMs !== undefined ? { retry_in_ms: Math.round(record.retryInMs) } : {}),
+        ...(record.error ? { error: record.error.message } : {}),
+      };
+      if (record.outcome === 'ok') this.logger.info(line, 'model call');
+      else this.logger.warn(line, 'model call failed');
+    };
+  }
+}
+
+function chain(first: ModelCallHook, second: ModelCallHook | undefined): ModelCallHook {
+  return second ? (record) => (first(record), second(record)) : first;
+}

@@ -1,0 +1,10 @@
+import type { Request } from 'express';
+
+/** A signal that fires when the client of a JSON request goes away before its answer. */
+export function abortOnClose(request: Request): AbortSignal {
+  const controller = new AbortController();
+  request.res?.once('close', () => {
+    if (!request.res?.writableFinished) controller.abort(new Error('client disconnected'));
+  });
+  return controller.signal;
+}

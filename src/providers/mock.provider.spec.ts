@@ -1,0 +1,396 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MockProvider, parseMockModel, splitWords } from './mock.provider.js';
+import { type ChatMessage, type ChatRequest, type ChatStreamEvent, ProviderError, type ToolSpec } from './model-provider.js';
+
+const mock = new MockProvider();
+
+async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const event of events) out.push(event);
+  return out;
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+function ask(model: string, content: string, extra: Partial<ChatRequest> = {}): ChatRequest {
+  return { model, messages: [{ role: 'user', content }], ...extra };
+}
+
+const searchTool: ToolSpec = {
+  name: 'web-search',
+  description: 'Searches the web',
+  parameters: {
+    type: 'object',
+    properties: {
+      query: { type: 'string' },
+      limit: { type: 'integer', minimum: 3 },
+      page: { type: 'number' },
+      safe: { type: 'boolean' },
+      mode: { type: 'string', enum: ['fast', 'deep'] },
+      lang: { type: 'string', default: 'en' },
+      tags: { type: 'array', items: { type: 'string' } },
+      filters: { type: 'object' },
+      note: { type: ['null', 'string'] },
+    },
+    required: ['query'],
+  },
+};
+
+const calculatorTool: ToolSpec = {
+  name: 'calc',
+  description: 'Computes',
+  parameters: { type: 'object', properties: { expression: { type: 'string' } } },
+};
+
+describe('MockProvider answers', () => {
+  it('echoes the last user message with a fixed prefix and counts words as tokens', async () => {
+    const response = await mock.chat({
+      model: 'echo',
+      messages: [
+        { role: 'system', content: 'You are a test double.' },
+        { role: 'user', content: 'first question here' },
+        { role: 'assistant', content: 'first answer' },
+        { role: 'user', content: 'Hello big   world' },
+      ],
+    });
+
+    expect(response).toEqual({
+      content: 'Echo: Hello big   world',
+      tool_calls: [],
+      // 5 + 3 + 2 + 3 words in, 4 words out.
+      usage: { input_tokens: 13, output_tokens: 4, total_tokens: 17 },
+      finish_reason: 'stop',
+    });
+  });
+
+  it('answers "Echo: " when there is no user message', async () => {
+    const response = await mock.chat({ model: 'echo', messages: [{ role: 'system', content: 'alone' }] });
+    expect(response.content).toBe('Echo: ');
+    expect(response.usage).toEqual({ input_tokens: 1, output_tokens: 1, total_tokens: 2 });
+  });
+
+  it('treats any name other than fail as the echo model', async () => {
+    const response = await mock.chat(ask('demo-model.v2', 'ping'));
+    expect(response.content).toBe('Echo: ping');
+  });
+
+  it('is deterministic', async () => {
+    const request = ask('echo', 'same input every time');
+    expect(await mock.chat(request)).toEqual(await mock.chat(request));
+  });
+
+  it('streams word by word, each word with its following whitespace, then the full response', async () => {
+    const events = await collect(mock.stream(ask('echo', 'Hello big\nworld')));
+
+    expect(events).toEqual([
+      { type: 'token', content: 'Echo: ' },
+      { type: 'token', content: 'Hello ' },
+      { type: 'token', content: 'big\n' },
+      { type: 'token', content: 'world' },
+      {
+        type: 'end',
+        response: {
+          content: 'Echo: Hello big\nworld',
+          tool_calls: [],
+          usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 },
+          finish_reason: 'stop',
+        },
+      },
+    ]);
+  });
+
+  it('cuts a text answer to max_tokens words and says so', async () => {
+    const response = await mock.chat(ask('echo', 'Hello big world', { max_tokens: 2 }));
+    const events = await collect(mock.stream(ask('echo', 'Hello big world', { max_tokens: 2 })));
+    expect(response).toEqual({
+      content: 'Echo: Hello',
+      tool_calls: [],
+      usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
+      finish_reason: 'length',
+    });
+    expect(events.slice(0, -1)).toEqual([
+      { type: 'token', content: 'Echo: ' },
+      { type: 'token', content: 'Hello' },
+    ]);
+    expect((await mock.chat(ask('echo', 'Hello big world', { max_tokens: 4 }))).finish_reason).toBe('stop');
+  });
+
+  it('keeps leading whitespace with the first word when splitting', () => {
+    expect(splitWords('  a b ')).toEqual(['  a ', 'b ']);
+    expect(splitWords('   ')).toEqual(['   ']);
+    expect(splitWords('')).toEqual([]);
+  });
+});
+
+describe('the examples of docs/mock-model.md', () => {
+  it('echo with usage', async () => {
+    const response = await mock.chat({
+      model: 'echo',
+      messages: [
+        { role: 'system', content: 'You are terse.' },
+        { role: 'user', content: 'Hello big world' },
+      ],
+    });
+    expect(response.content).toBe('Echo: Hello big world');
+    expect(response.usage).toEqual({ input_tokens: 6, output_tokens: 4, total_tokens: 10 });
+  });
+
+  it('a conversation with a tool', async () => {
+    const tools: ToolSpec[] = [
+      { name: 'web-search', description: 'Searches', parameters: { type: 'object', properties: { query: { type: 'string' } } } },
+    ];
+    const user: ChatMessage = { role: 'user', content: 'look up cats with web-search' };
+    const call = await mock.chat({ model: 'echo', messages: [user], tools });
+    const answer = await mock.chat({
+      model: 'echo',
+      tools,
+      messages: [
+        user,
+        { role: 'assistant', content: '', tool_calls: call.tool_calls },
+        { role: 'tool', tool_call_id: 'call_mock_1', name: 'web-search', content: '3 cats' },
+      ],
+    });
+    expect(call.tool_calls).toEqual([{ id: 'call_mock_1', name: 'web-search', arguments: { query: 'look up cats with web-search' } }]);
+    expect(answer.content).toBe('Tool web-search returned: 3 cats');
+  });
+});
+
+describe('MockProvider tool-call demo', () => {
+  it('calls a tool named in the last user message, with arguments derived from its schema', async () => {
+    const input = 'Please use web-search to find cats';
+
+    const response = await mock.chat(ask('echo', input, { tools: [calculatorTool, searchTool] }));
+
+    expect(response).toEqual({
+      content: '',
+      tool_calls: [
+        {
+          id: 'call_mock_1',
+          name: 'web-search',
+          arguments: {
+            query: input,
+            limit: 3,
+            page: 1,
+            safe: true,
+            mode: 'fast',
+            lang: 'en',
+            tags: [],
+            filters: {},
+            note: input,
+          },
+        },
+      ],
+      usage: { input_tokens: 6, output_tokens: 1, total_tokens: 7 },
+      finish_reason: 'tool_calls',
+    });
+  });
+
+  it('calls every named tool, in order of first mention, case-insensitively', async () => {
+    const response = await mock.chat(ask('echo', 'CALC 2+2 then Web-Search it', { tools: [searchTool, calculatorTool] }));
+    expect(response.tool_calls.map((call) => [call.id, call.name])).toEqual([
+      ['call_mock_1', 'calc'],
+      ['call_mock_2', 'web-search'],
+    ]);
+  });
+
+  it('matches whole tool names only', async () => {
+    const response = await mock.chat(ask('echo', 'do some research on calculus', { tools: [searchTool, calculatorTool, { ...calculatorTool, name: 'search' }] }));
+    expect(response.tool_calls).toEqual([]);
+    expect(response.content).toBe('Echo: do some research on calculus');
+  });
+
+  it('answers with the tool output once the result arrives', async () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'use web-search and calc' },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [
+          { id: 'call_mock_1', name: 'web-search', arguments: {} },
+          { id: 'call_mock_2', name: 'calc', arguments: {} },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_mock_1', name: 'web-search', content: '3 cats found' },
+      { role: 'tool', tool_call_id: 'call_mock_2', name: 'calc', content: 'division by zero', is_error: true },
+    ];
+
+    const response = await mock.chat({ model: 'echo', messages, tools: [searchTool, calculatorTool] });
+
+    expect(response.content).toBe('Tool web-search returned: 3 cats found\nTool calc failed: division by zero');
+    expect(response.tool_calls).toEqual([]);
+    expect(response.finish_reason).toBe('stop');
+  });
+
+  it('numbers call ids on from the calls already in the conversation', async () => {
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'calc 1' },
+      { role: 'assistant', content: '', tool_calls: [{ id: 'call_mock_1', name: 'calc', arguments: {} }] },
+      { role: 'tool', tool_call_id: 'call_mock_1', name: 'calc', content: '1' },
+      { role: 'assistant', content: 'Tool calc returned: 1' },
+      { role: 'user', content: 'calc 2' },
+    ];
+    const response = await mock.chat({ model: 'echo', messages, tools: [calculatorTool] });
+    expect(response.tool_calls).toEqual([{ id: 'call_mock_2', name: 'calc', arguments: { expression: 'calc 2' } }]);
+  });
+
+  it('streams no tokens for a tool-call turn', async () => {
+    const events = await collect(mock.stream(ask('echo', 'calc 6*7', { tools: [calculatorTool] })));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: 'end', response: { finish_reason: 'tool_calls', content: '' } });
+  });
+});
+
+describe('MockProvider options', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('waits latency before answering', async () => {
+    vi.useFakeTimers();
+    let settled = false;
+    const pending = mock.chat(ask('echo?latency=200ms', 'hi')).then((response) => {
+      settled = true;
+      return response;
+    });
+
+    await vi.advanceTimersByTimeAsync(199);
+    expect(settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect((await pending).content).toBe('Echo: hi');
+  });
+
+  it('waits token_delay between streamed words, not before the first', async () => {
+    vi.useFakeTimers();
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const event of mock.stream(ask('echo?token_delay=50ms', 'a b'))) {
+        if (event.type === 'token') seen.push(event.content);
+      }
+    })();
+
+    await vi.advanceTimersByTimeAsync(0);
+    expect(seen).toEqual(['Echo: ']);
+    await vi.advanceTimersByTimeAsync(49);
+    expect(seen).toEqual(['Echo: ']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(seen).toEqual(['Echo: ', 'a ']);
+    await vi.advanceTimersByTimeAsync(50);
+    await done;
+    expect(seen).toEqual(['Echo: ', 'a ', 'b']);
+  });
+
+  it('rejects at once and clears its timer when aborted during latency', async () => {
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    const pending = failure(mock.chat(ask('echo?latency=10s', 'hi', { signal: controller.signal })));
+    await vi.advanceTimersByTimeAsync(10);
+    expect(vi.getTimerCount()).toBe(1);
+
+    controller.abort();
+    const err = await pending;
+
+    expect(err.message).toBe('mock/echo?latency=10s: request aborted');
+    expect(err.retryable).toBe(false);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('stops a slow stream when aborted between words', async () => {
+    const controller = new AbortController();
+    const seen: ChatStreamEvent[] = [];
+    const started = Date.now();
+
+    const err = await failure(
+      (async () => {
+        for await (const event of mock.stream(ask('echo?token_delay=5s', 'one two three', { signal: controller.signal }))) {
+          seen.push(event);
+          setTimeout(() => controller.abort(), 10);
+        }
+      })(),
+    );
+
+    expect(seen).toEqual([{ type: 'token', content: 'Echo: ' }]);
+    expect(err.message).toBe('mock/echo?token_delay=5s: request aborted');
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
+  it('refuses an already aborted request', async () => {
+    const err = await failure(mock.chat(ask('echo', 'hi', { signal: AbortSignal.abort() })));
+    expect(err.message).toBe('mock/echo: request aborted');
+  });
+
+  it('fails like a retryable provider 500 as mock/fail', async () => {
+    const err = await failure(mock.chat(ask('fail', 'hi')));
+    expect(err.message).toBe('mock/fail: server error at the provider (HTTP 500) (simulated)');
+    expect(err.provider).toBe('mock');
+    expect(err.status).toBe(500);
+    expect(err.retryable).toBe(true);
+  });
+
+  it('fails with the given status and Retry-After', async () => {
+    const err = await failure(mock.chat(ask('echo?fail=429&retry_after=2s', 'hi')));
+    expect(err.message).toBe('mock/echo?fail=429&retry_after=2s: rate limited by the provider (HTTP 429) (simulated)');
+    expect(err.retryable).toBe(true);
+    expect(err.retryAfterMs).toBe(2000);
+  });
+
+  it('fails without retry on a 4xx other than 408, 409 and 429', async () => {
+    const err = await failure(mock.chat(ask('echo?fail=400', 'hi')));
+    expect(err.retryable).toBe(false);
+    expect(err.status).toBe(400);
+  });
+
+  it('fails mid-stream after fail_after tokens', async () => {
+    const tokens: string[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const event of mock.stream(ask('echo?fail_after=2', 'one two three'))) {
+          if (event.type === 'token') tokens.push(event.content);
+        }
+      })(),
+    );
+    expect(tokens).toEqual(['Echo: ', 'one ']);
+    expect(err.message).toBe('mock/echo?fail_after=2: server error at the provider (HTTP 500) (simulated)');
+  });
+
+  it('rejects an invalid model id as a non-retryable error', async () => {
+    const err = await failure(mock.chat(ask('echo?speed=fast', 'hi')));
+    expect(err.message).toMatch(/^mock\/echo\?speed=fast: unknown mock option "speed"/);
+    expect(err.retryable).toBe(false);
+  });
+});
+
+describe('parseMockModel', () => {
+  it.each([
+    ['echo', { name: 'echo', latencyMs: 0, tokenDelayMs: 0 }],
+    ['echo?latency=200ms', { name: 'echo', latencyMs: 200, tokenDelayMs: 0 }],
+    ['echo?latency=1.5s&token_delay=50', { name: 'echo', latencyMs: 1500, tokenDelayMs: 50 }],
+    ['slow?token_delay=2m', { name: 'slow', latencyMs: 0, tokenDelayMs: 120_000 }],
+    ['fail', { name: 'fail', latencyMs: 0, tokenDelayMs: 0, failure: { status: 500 } }],
+    ['echo?fail=503&retry_after=1s', { name: 'echo', latencyMs: 0, tokenDelayMs: 0, failure: { status: 503, retryAfterMs: 1000 } }],
+    ['echo?fail_after=3', { name: 'echo', latencyMs: 0, tokenDelayMs: 0, failure: { status: 500, afterTokens: 3 } }],
+  ])('parses %s', (id, spec) => {
+    expect(parseMockModel(id)).toEqual(spec);
+  });
+
+  it.each([
+    ['', 'invalid mock model name ""'],
+    ['-echo', 'invalid mock model name "-echo"'],
+    ['echo?latency', 'mock option "latency" needs one value'],
+    ['echo?latency=fast', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "fast"'],
+    ['echo?latency=11m', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "11m"'],
+    ['echo?latency=1s&latency=2s', 'mock option "latency" is given twice'],
+    ['echo?fail=200', 'mock option "fail" must be an HTTP status from 400 to 599, not "200"'],
+    ['echo?fail_after=-1', 'mock option "fail_after" must be a whole number of tokens, not "-1"'],
+    ['echo?retry_after=1s', 'mock option "retry_after" needs a failure ("fail" or "fail_after")'],
+    ['echo?a=1?b=2', 'a mock model id has at most one "?"'],
+  ])('rejects %j', (id, message) => {
+    expect(() => parseMockModel(id)).toThrow(message);
+  });
+});

@@ -1,0 +1,103 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
+import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
+import { AgentsService } from '../agents/agents.service.js';
+import { abortOnClose } from '../common/http/abort-on-close.js';
+import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
+import type { Principal } from '../auth/principal.js';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import {
+  ContinueSessionDto,
+  ContinueSessionResponseDto,
+  CreateSessionDto,
+  ListSessionsQueryDto,
+  ListSessionsResponseDto,
+  SessionDto,
+  SessionHistoryDto,
+} from './dto/session.dto.js';
+import { SessionsService } from './sessions.service.js';
+
+@ApiTags('sessions')
+@ApiSecurity(API_KEY_SCHEME)
+@ApiSecurity(BEARER_SCHEME)
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown agent or session, or the session expired.' })
+@ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
+@Controller('v1/agents/:name/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  /** Creates a multi-turn session with an agent. */
+  @Post()
+  @HttpCode(200)
+  @ApiOkResponse({ type: SessionDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  create(@Param('name') name: string, @Body() body: CreateSessionDto, @CurrentPrincipal() principal: Principal): Promise<SessionDto> {
+    return this.sessions.create(name, body.metadata, principal);
+  }
+
+  /** Lists the agent's live sessions, newest first. */
+  @Get()
+  @ApiOkResponse({ type: ListSessionsResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  list(@Param('name') name: string, @Query() query: ListSessionsQueryDto): Promise<ListSessionsResponseDto> {
+    return this.sessions.list(name, query.limit ?? 20, query.offset ?? 0);
+  }
+
+  /** One turn: the agent answers with the session's history as context; the turn is stored. */
+  @Post(':id/continue')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ContinueSessionResponseDto })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Another turn of this session is running (Retry-After).' })
+  continue(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Body() body: ContinueSessionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
+  ): Promise<ContinueSessionResponseDto> {
+    return this.sessions.continue(name, id, AgentsService.callFrom(body), principal, { signal: abortOnClose(request) });
+  }
+
+  /** Compatibility alias of continue (older SDKs). */
+  @Post(':id')
+  @HttpCode(200)
+  @ApiOkResponse({ type: ContinueSessionResponseDto })
+  @ApiConflictResponse({ type: ErrorResponseDto })
+  continueAlias(
+    @Param('name') name: string,
+    @Param('id') id: string,
+    @Body() body: ContinueSessionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
+  ): Promise<ContinueSessionResponseDto> {
+    return this.continue(name, id, body, principal, request);
+  }
+
+  /** The stored conversation: every message in order (the audit view). */
+  @Get(':id')
+  @ApiOkResponse({ type: SessionHistoryDto })
+  history(@Param('name') name: string, @Param('id') id: string): Promise<SessionHistoryDto> {
+    return this.sessions.history(name, id);
+  }
+
+  /** Ends a session: it can no longer be continued or listed; its rows stay for audit. */
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async delete(@Param('name') name: string, @Param('id') id: string): Promise<void> {
+    await this.sessions.delete(name, id);
+  }
+}
