@@ -1,9 +1,10 @@
 import { benchDefinitions } from './definitions.bench.js';
 import { benchInvoke, benchMemory, benchStreams } from './invoke.bench.js';
+import { benchSessions } from './sessions.bench.js';
 import { printFigures, type Figures } from './support.js';
 
 /**
- * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory (all by
+ * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory, sessions (all by
  * default). Databases: BENCH_DATABASE_URL / DATABASE_URL, else an embedded PostgreSQL.
  */
 const SCENARIOS: Record<string, () => Promise<Figures>> = {
@@ -11,6 +12,7 @@ const SCENARIOS: Record<string, () => Promise<Figures>> = {
   invoke: benchInvoke,
   streams: benchStreams,
   memory: benchMemory,
+  sessions: benchSessions,
 };
 
 async function main(): Promise<void> {

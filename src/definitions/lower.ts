@@ -107,11 +107,13 @@ export function finalizeDraft(d: DefinitionsDraft): Definitions {
     environments: d.environments,
     policies: d.policies,
     types: d.types,
-    users: d.users,
-    guardrails: d.guardrails,
+    users: d.users.map((u) => compact({ name: u.name, key_secret: u.key_secret, key: u.key, agents: u.agents, role: u.role })),
+    guardrails: d.guardrails.map((g) =>
+      compact({ name: g.name, mode: g.mode, keywords: g.keywords, patterns: g.patterns, fallback: g.fallback }),
+    ),
     states: d.states,
     plugins: d.plugins,
-    bindings: d.bindings,
+    bindings: d.bindings.map((b) => compact({ name: b.name, adapter: b.adapter, default: b.default, config: b.config })),
   };
 }
 
@@ -192,7 +194,9 @@ function finalizeAgent(a: AgentDraft): Agent {
     client: a.client,
     config: a.config,
     validate: a.validate,
-    eval: a.eval,
+    eval: a.eval.map((c) =>
+      compact({ name: c.name, input: c.input, expect: c.expect, scoring: c.scoring, threshold: c.threshold, tags: c.tags }),
+    ),
     on_input: a.on_input,
     metadata: a.metadata,
   });

@@ -34,11 +34,24 @@ const MAX_NESTING = 64;
 
 export type Handler = (attribute: Token) => void;
 
+const ATTRIBUTE_INDEX = new WeakMap<readonly string[], Map<string, number>>();
+
+/** The position of each name in an attribute list, computed once per list. */
+function attributeIndex(known: readonly string[]): Map<string, number> {
+  let index = ATTRIBUTE_INDEX.get(known);
+  if (index === undefined) {
+    index = new Map(known.map((name, i) => [name, i]));
+    ATTRIBUTE_INDEX.set(known, index);
+  }
+  return index;
+}
+
 export abstract class ParserCore {
   /** Tokens consumed so far: lets a block see whether an attribute's reader made progress. */
   protected i = 0;
-  /** Lookahead: the current token first. */
-  private readonly ahead: Token[] = [];
+  /** The current token, and the one after it once someone looked. */
+  private current: Token;
+  private following: Token | undefined;
   /** Set once an unclosed block was reported, so enclosing blocks do not report it again. */
   protected abandoned = false;
   /** Nesting of recursive constructs (values, conditions, on input blocks), bounded to keep the stack safe. */
@@ -54,28 +67,32 @@ export abstract class ParserCore {
     protected readonly diags: DiagnosticBag,
     protected readonly positions: PositionIndex,
   ) {
-    this.valueTok = this.peek();
-    this.attrTok = this.valueTok;
+    this.current = lexer.next();
+    this.valueTok = this.current;
+    this.attrTok = this.current;
   }
 
   // ---- token helpers ----
 
-  protected peek(offset = 0): Token {
-    while (this.ahead.length <= offset) this.ahead.push(this.lexer.next());
-    return this.ahead[offset];
+  /** The current token (offset 0) or the one after it (offset 1): the grammar needs no more. */
+  protected peek(offset: 0 | 1 = 0): Token {
+    if (offset === 0) return this.current;
+    this.following ??= this.lexer.next();
+    return this.following;
   }
 
   protected next(): Token {
-    const t = this.peek();
+    const t = this.current;
     if (t.kind !== TokenKind.Eof) {
-      this.ahead.shift();
+      this.current = this.following ?? this.lexer.next();
+      this.following = undefined;
       this.i++;
     }
     return t;
   }
 
   protected eof(): boolean {
-    return this.peek().kind === TokenKind.Eof;
+    return this.current.kind === TokenKind.Eof;
   }
 
   protected isWord(t: Token, word: string): boolean {
@@ -167,6 +184,7 @@ export abstract class ParserCore {
     this.next();
     // Attributes already set, as bits of their index in `known` (no block has 31 of them).
     let seen = 0;
+    const indexOf = known === null ? undefined : attributeIndex(known);
     for (;;) {
       const t = this.peek();
       if (this.isPunct(t, '}')) {
@@ -183,7 +201,7 @@ export abstract class ParserCore {
         this.skipGroup();
         continue;
       }
-      const index = known === null ? -1 : known.indexOf(t.text);
+      const index = indexOf?.get(t.text) ?? -1;
       const accepted = known === null || index >= 0;
       const startsStatement =
         t.kind === TokenKind.Ident &&

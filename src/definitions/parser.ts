@@ -92,6 +92,8 @@ const EVAL_CASE_ATTRS = ['input', 'expect', 'scoring', 'threshold', 'tags'];
 const ON_INPUT_STATEMENTS = ['use', 'delegate', 'respond', 'if', 'for'];
 const POLICY_ACTIONS = ['deny', 'allow', 'require'];
 const TOOL_KINDS = ['http', 'command', 'inline', 'mcp'];
+const RULE_ATTRS = ['rule'];
+const CASE_ATTRS = ['case'];
 
 /** Parses one `.ias` file into a draft. Never throws on bad input: problems go to `diagnostics`. */
 export function parseIas(source: string, file: string, diagnostics: DiagnosticBag, positions: PositionIndex): ParsedFile {
@@ -145,7 +147,7 @@ class Parser extends ParserCore {
       if (t.kind === TokenKind.Eof || this.isPunct(t, '}')) break;
       const isHeaderWord = this.isWord(t, 'version') || this.isWord(t, 'lang');
       if (t.newline) {
-        if (!isHeaderWord || !this.peekIsString(1)) break;
+        if (!isHeaderWord || this.peek(1).kind !== TokenKind.String) break;
         this.error(t, 'the package header must be on one line', 'write: package "<name>" version "<semver>" lang "2.0"');
       }
       if (!isHeaderWord) {
@@ -188,10 +190,6 @@ class Parser extends ParserCore {
       this.error(first, 'the package header is missing its lang', 'write: package "<name>" version "1.0.0" lang "2.0"');
     }
     return header;
-  }
-
-  private peekIsString(offset: number): boolean {
-    return this.peek(offset).kind === TokenKind.String;
   }
 
   private statement(kw: Token): void {
@@ -678,7 +676,7 @@ class Parser extends ParserCore {
   /** `validate { rule name severity [max_retries n] ["message"] [when <condition>] … }` */
   private validationRules(context: string): ValidationRule[] {
     const rules: ValidationRule[] = [];
-    this.block(context, ['rule'], (ruleTok) => {
+    this.block(context, RULE_ATTRS, (ruleTok) => {
       const nameTok = this.peek();
       if (nameTok.kind !== TokenKind.Ident && nameTok.kind !== TokenKind.String) {
         this.missingOrWrong(ruleTok, 'a rule name');
@@ -717,7 +715,7 @@ class Parser extends ParserCore {
   /** `eval { case name input "…" expect "…" scoring s [threshold n] [tags […]] … }` */
   private evalCases(context: string): EvalCase[] {
     const cases: EvalCase[] = [];
-    this.block(context, ['case'], (caseTok) => {
+    this.block(context, CASE_ATTRS, (caseTok) => {
       const nameTok = this.peek();
       if (nameTok.kind !== TokenKind.Ident && nameTok.kind !== TokenKind.String) {
         this.missingOrWrong(caseTok, 'a case name');
