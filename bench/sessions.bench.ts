@@ -32,9 +32,10 @@ export async function benchSessions(): Promise<Figures> {
         {
           method: 'POST',
           headers: HEADERS,
-          setupRequest: (request, context: Record<string, string>) => {
-            context.session ??= ids[next++ % ids.length];
-            return { ...request, path: `/v1/agents/bench-echo/sessions/${context.session}/continue`, body: '{"input":"one more turn"}' };
+          setupRequest: (request, context) => {
+            const state = context as { session?: string };
+            state.session ??= ids[next++ % ids.length];
+            return { ...request, path: `/v1/agents/bench-echo/sessions/${state.session}/continue`, body: '{"input":"one more turn"}' };
           },
         },
       ],
