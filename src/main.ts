@@ -9,7 +9,7 @@ import { configureApp } from './app.setup.js';
 import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
-import type { Definitions } from './definitions/index.js';
+import { defaultDeployPort, type Definitions } from './definitions/index.js';
 
 const DEFAULT_PORT = 8080;
 
@@ -56,12 +56,6 @@ async function loadDefinitionsOrExit(config: AppConfig): Promise<{ definitions: 
     process.exit(1);
   }
   return loaded;
-}
-
-/** The `port` of the default deploy block, or of the only one (definitions.md). */
-function defaultDeployPort(definitions: Definitions): number | undefined {
-  const deploy = definitions.deploy.find((block) => block.default) ?? (definitions.deploy.length === 1 ? definitions.deploy[0] : undefined);
-  return deploy?.port;
 }
 
 function loadConfigOrExit(): AppConfig {

@@ -9,7 +9,7 @@ import { DEPLOY_TARGETS, MCP_TRANSPORTS, ON_ERROR_VALUES } from './validator.js'
  */
 type Schema = Record<string, unknown>;
 
-export const SCHEMA_ID = 'https://agentspec.dev/schema/agentspec-definitions.schema.json';
+export const SCHEMA_ID = 'urn:agentspec-runtime:definitions-schema:1';
 
 const str = (description?: string): Schema => (description ? { type: 'string', description } : { type: 'string' });
 const int: Schema = { type: 'integer' };
@@ -123,7 +123,8 @@ export const DEFINITIONS_SCHEMA: Schema = {
   $id: SCHEMA_ID,
   title: 'AgentSpec definitions',
   description:
-    'The definitions model served by AgentSpec Runtime: what IntentLang (.ias) files lower into. Lists may be omitted (empty); names are unique per kind.',
+    'The definitions model served by AgentSpec Runtime: what IntentLang (.ias) files lower into. ' +
+    'Lists may be omitted (empty); names are unique per kind.',
   type: 'object',
   properties: {
     package: obj({ name: str(), version: str('semantic version'), lang: str('"2.0" or "3.0"') }, ['name', 'version', 'lang']),

@@ -162,7 +162,8 @@ class Validator {
 
   private typeName(type: string, base: ModelPath, index: number, what: string): void {
     if (type === '' || PRIMITIVE_SET.has(type) || this.names.get('types')?.has(type)) return;
-    this.error(join(base, index, 'type'), `unknown type "${type}" for ${what}`, didYouMean(type, [...PRIMITIVE_TYPES, ...(this.names.get('types') ?? [])]));
+    const known = [...PRIMITIVE_TYPES, ...(this.names.get('types') ?? [])];
+    this.error(join(base, index, 'type'), `unknown type "${type}" for ${what}`, didYouMean(type, known));
   }
 
   private fieldList(fields: { name: string; type: string }[], base: ModelPath, owner: string, kind: string): void {
@@ -255,7 +256,9 @@ class Validator {
     else if (!this.options.written(a, 'prompt')) this.error(base, `${ctx} has no prompt`, 'add: uses prompt "<name>"');
     for (let j = 0; j < a.skills.length; j++) this.reference('skills', a.skills[j], base, 'skills', j);
     if (a.model === undefined && a.models === undefined) {
-      if (!this.options.written(a, 'model') && !this.options.written(a, 'models')) this.error(base, `${ctx} has no model`, 'add: model "mock/echo", or models ["a", "b"] for a fallback chain');
+      if (!this.options.written(a, 'model') && !this.options.written(a, 'models')) {
+        this.error(base, `${ctx} has no model`, 'add: model "mock/echo", or models ["a", "b"] for a fallback chain');
+      }
     } else if (a.models !== undefined && a.models.length === 0) {
       this.error([...base, 'models'], `the models list of ${ctx} is empty`);
     } else if (a.model !== undefined && a.models !== undefined && a.model !== a.models[0]) {
@@ -273,7 +276,11 @@ class Validator {
     this.minimum(a.budget?.monthly, 0, base, 'budget', 'the monthly budget', 'monthly');
     this.duration(a.timeout, base, 'timeout', ctx);
     if (a.on_error !== undefined && !ON_ERROR_VALUES.includes(a.on_error)) {
-      this.error([...base, 'on_error'], `on_error must be ${oneOfText(ON_ERROR_VALUES)}, got "${a.on_error}"`, didYouMean(a.on_error, ON_ERROR_VALUES));
+      this.error(
+        [...base, 'on_error'],
+        `on_error must be ${oneOfText(ON_ERROR_VALUES)}, got "${a.on_error}"`,
+        didYouMean(a.on_error, ON_ERROR_VALUES),
+      );
     }
     if (a.fallback !== undefined) {
       if (a.fallback === a.name) this.error([...base, 'fallback'], `${ctx} cannot fall back to itself`);
@@ -374,7 +381,11 @@ class Validator {
       const base: ModelPath = ['deploy', i];
       const ctx = `deploy "${dp.name}"`;
       if (dp.target !== '' && !DEPLOY_TARGETS.includes(dp.target)) {
-        this.error([...base, 'target'], `unknown deploy target "${dp.target}"`, didYouMean(dp.target, DEPLOY_TARGETS) ?? `targets: ${DEPLOY_TARGETS.join(', ')}`);
+        this.error(
+          [...base, 'target'],
+          `unknown deploy target "${dp.target}"`,
+          didYouMean(dp.target, DEPLOY_TARGETS) ?? `targets: ${DEPLOY_TARGETS.join(', ')}`,
+        );
       }
       if (dp.default) {
         if (firstDefault !== undefined) {
@@ -399,9 +410,15 @@ class Validator {
     const base: ModelPath = ['mcp_servers', i];
     const ctx = `server "${s.name}"`;
     if (s.transport !== undefined && !MCP_TRANSPORTS.includes(s.transport)) {
-      this.error([...base, 'transport'], `unknown transport "${s.transport}" in ${ctx}`, didYouMean(s.transport, MCP_TRANSPORTS) ?? `transports: ${MCP_TRANSPORTS.join(', ')}`);
+      this.error(
+        [...base, 'transport'],
+        `unknown transport "${s.transport}" in ${ctx}`,
+        didYouMean(s.transport, MCP_TRANSPORTS) ?? `transports: ${MCP_TRANSPORTS.join(', ')}`,
+      );
     } else if ((s.transport ?? 'stdio') === 'stdio') {
-      if (s.command === undefined && s.url === undefined) this.error(base, `${ctx} has no command`, 'add: command "…" (or a url with transport "sse")');
+      if (s.command === undefined && s.url === undefined) {
+        this.error(base, `${ctx} has no command`, 'add: command "…" (or a url with transport "sse")');
+      }
     } else if (s.url === undefined) {
       this.error(base, `${ctx} has no url`);
     }
