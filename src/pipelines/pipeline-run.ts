@@ -1,0 +1,106 @@
+import type { PipelineSpec, StepStatus } from './pipeline-graph.js';
+
+/** Stored statuses. `queued` is shown to clients as `running` (api.md §5). */
+export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type FinalRunStatus = 'completed' | 'failed' | 'cancelled';
+export type RunMode = 'sync' | 'async';
+
+export interface TokenUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+export interface RunError {
+  code: string;
+  message: string;
+}
+
+export const ZERO_USAGE: TokenUsage = Object.freeze({ input_tokens: 0, output_tokens: 0, total_tokens: 0 });
+
+export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
+  return {
+    input_tokens: a.input_tokens + b.input_tokens,
+    output_tokens: a.output_tokens + b.output_tokens,
+    total_tokens: a.total_tokens + b.total_tokens,
+  };
+}
+
+/** A row of `pipeline_runs`. */
+export interface PipelineRunRecord {
+  runId: string;
+  pipeline: string;
+  input: string;
+  status: RunStatus;
+  output: string | null;
+  usage: TokenUsage;
+  error: RunError | null;
+  principal: string;
+  correlationId: string;
+  mode: RunMode;
+  /** The definition the run executes, fixed when it was created. */
+  definition: PipelineSpec;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** Replica executing the run (or that executed it last). */
+  owner: string | null;
+  heartbeatAt: Date | null;
+  cancelRequestedAt: Date | null;
+  /** How many times the run was claimed; with `owner`, fences writes of a replica that lost it. */
+  attempt: number;
+}
+
+/** A row of `pipeline_run_steps`. */
+export interface PipelineRunStepRecord {
+  name: string;
+  position: number;
+  agent: string;
+  status: StepStatus;
+  input: string | null;
+  output: string | null;
+  usage: TokenUsage | null;
+  error: RunError | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  /** How many times the step was started (more than 1 only after a takeover). */
+  executions: number;
+}
+
+export interface PipelineRunWithSteps extends PipelineRunRecord {
+  /** In definition order. */
+  steps: PipelineRunStepRecord[];
+}
+
+/** The fields listed by the runs list (no input, output or definition). */
+export interface PipelineRunSummary {
+  runId: string;
+  pipeline: string;
+  status: RunStatus;
+  mode: RunMode;
+  usage: TokenUsage;
+  error: RunError | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/**
+ * The right to write a claimed run: every executor write checks that the run still has this
+ * owner and attempt, so a replica that lost the run (stale heartbeat, taken over) changes
+ * nothing any more.
+ */
+export interface RunLease {
+  runId: string;
+  owner: string;
+  attempt: number;
+}
+
+export function leaseOf(run: PipelineRunRecord): RunLease {
+  if (run.owner === null) throw new Error(`Run ${run.runId} has no owner; claim it first`);
+  return { runId: run.runId, owner: run.owner, attempt: run.attempt };
+}
+
+export function isFinished(status: RunStatus): status is FinalRunStatus {
+  return status === 'completed' || status === 'failed' || status === 'cancelled';
+}

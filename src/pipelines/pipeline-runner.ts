@@ -1,0 +1,121 @@
+import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { PipelineExecutor } from './pipeline-executor.js';
+import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';
+import { isFinished, leaseOf, type PipelineRunWithSteps } from './pipeline-run.js';
+import { PipelineRunsRepository } from './pipeline-runs.repository.js';
+import { PipelineWorker } from './pipeline-worker.js';
+import {
+  PIPELINES_OPTIONS,
+  resolvePipelinesOptions,
+  type PipelinesOptions,
+  type ResolvedPipelinesOptions,
+} from './pipelines.options.js';
+
+export interface StartRunRequest {
+  pipeline: PipelineSpec;
+  input: string;
+  /** `Principal.id` of the caller. */
+  principal: string;
+  correlationId: string;
+}
+
+/**
+ * Starts runs. Synchronous runs execute here, owned by this replica and heartbeating like
+ * claimed ones, so if this replica dies a worker elsewhere takes the run over and finishes
+ * it. Asynchronous runs are queued for any replica's worker.
+ */
+@Injectable()
+export class PipelineRunner implements OnModuleDestroy {
+  private readonly settings: ResolvedPipelinesOptions;
+  private readonly syncRuns = new Map<string, { halt: AbortController; done: Promise<unknown> }>();
+
+  constructor(
+    private readonly repository: PipelineRunsRepository,
+    private readonly executor: PipelineExecutor,
+    @Optional() @Inject(PIPELINES_OPTIONS) options: PipelinesOptions = {},
+    @Optional() private readonly worker?: PipelineWorker,
+  ) {
+    this.settings = resolvePipelinesOptions(options);
+  }
+
+  /**
+   * Runs a pipeline to its end and returns the stored run. Throws `PipelineDefinitionError`
+   * for an invalid definition (nothing stored). When this replica has to give the run up
+   * (shutdown, lost database), it waits for whoever finishes it, up to `waitMs`.
+   */
+  async runSync(request: StartRunRequest, options: { waitMs?: number } = {}): Promise<PipelineRunWithSteps> {
+    const definition = PipelineGraph.from(request.pipeline).toSpec();
+    const run = await this.repository.createRun({
+      definition,
+      input: request.input,
+      principal: request.principal,
+      correlationId: request.correlationId,
+      mode: 'sync',
+      owner: this.settings.replicaId,
+    });
+    const halt = new AbortController();
+    const execution = this.executor.execute(run, { signal: halt.signal });
+    this.syncRuns.set(run.runId, { halt, done: execution.catch(() => undefined) });
+    try {
+      const outcome = await execution;
+      if (outcome.status === 'abandoned' && outcome.reason === 'halted') {
+        // Shutting down: another replica resumes the run; this caller gets its state as it is.
+        await this.repository.releaseRun(leaseOf(run));
+        return this.waitUntilFinished(run.runId, 0);
+      }
+    } finally {
+      this.syncRuns.delete(run.runId);
+    }
+    return this.waitUntilFinished(run.runId, options.waitMs ?? 60_000);
+  }
+
+  /** Queues a run and returns it at once (`queued`; reported to clients as running). */
+  async runAsync(request: StartRunRequest): Promise<PipelineRunWithSteps> {
+    const definition = PipelineGraph.from(request.pipeline).toSpec();
+    const run = await this.repository.createRun({
+      definition,
+      input: request.input,
+      principal: request.principal,
+      correlationId: request.correlationId,
+      mode: 'async',
+    });
+    this.worker?.wake();
+    return run;
+  }
+
+  /**
+   * Asks a run to stop and waits (up to `waitMs`) until it has, whichever replica executes
+   * it. Null for an unknown run (or one of another pipeline when `pipeline` is given).
+   */
+  async cancel(runId: string, options: { pipeline?: string; waitMs?: number } = {}): Promise<PipelineRunWithSteps | null> {
+    const existing = await this.repository.findRun(runId, options.pipeline);
+    if (!existing) return null;
+    const requested = await this.repository.requestCancel(runId, { staleAfterMs: this.settings.staleAfterMs });
+    if (!requested) return null;
+    if (isFinished(requested.status)) return this.repository.findRun(runId);
+    return this.waitUntilFinished(runId, options.waitMs ?? 3_000);
+  }
+
+  /**
+   * On shutdown, synchronous runs get the grace period to finish; those still executing then
+   * are handed back to the queue for another replica.
+   */
+  async onModuleDestroy(): Promise<void> {
+    const ended = () => Promise.allSettled([...this.syncRuns.values()].map((run) => run.done));
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([ended(), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, this.settings.shutdownGraceMs)))]);
+    clearTimeout(graceTimer);
+    for (const run of this.syncRuns.values()) run.halt.abort();
+    await ended();
+  }
+
+  private async waitUntilFinished(runId: string, waitMs: number): Promise<PipelineRunWithSteps> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const run = await this.repository.findRun(runId);
+      if (!run) throw new Error(`Run ${runId} disappeared`);
+      if (isFinished(run.status) || Date.now() >= deadline) return run;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.settings.controlPollIntervalMs)));
+    }
+  }
+}
