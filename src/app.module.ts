@@ -10,6 +10,7 @@ import type { Definitions } from './definitions/index.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { PipelinesModule } from './pipelines/pipelines.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -33,6 +34,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         AgentsModule,
+        PipelinesModule,
       ],
     };
   }

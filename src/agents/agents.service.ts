@@ -87,21 +87,26 @@ export class AgentsService {
     }
   }
 
+  /** Runs the agent loop; engine and provider errors come out as they are (pipelines keep them). */
+  async execute(profile: AgentProfile, call: AgentCall, options: RunOptions = {}): Promise<AgentRunResult> {
+    const result = await runAgent(this.models.forAgent(profile.name), profile, {
+      input: call.input,
+      history: options.history,
+      variables: call.variables,
+      temperature: call.temperature,
+      maxTokens: call.maxTokens,
+      signal: options.signal,
+      stream: options.stream,
+      onEvent: options.onEvent,
+    });
+    this.metrics.recordTokens(profile.name, result.usage);
+    return result;
+  }
+
   /** Runs the agent loop, mapping engine failures onto API errors. */
   async run(profile: AgentProfile, call: AgentCall, options: RunOptions = {}): Promise<AgentRunResult> {
     try {
-      const result = await runAgent(this.models.forAgent(profile.name), profile, {
-        input: call.input,
-        history: options.history,
-        variables: call.variables,
-        temperature: call.temperature,
-        maxTokens: call.maxTokens,
-        signal: options.signal,
-        stream: options.stream,
-        onEvent: options.onEvent,
-      });
-      this.metrics.recordTokens(profile.name, result.usage);
-      return result;
+      return await this.execute(profile, call, options);
     } catch (error) {
       if (options.signal?.aborted) throw new CallAbortedError('The client disconnected.');
       if (error instanceof MissingPromptVariableError) throw new InvalidRequestError(error.message);

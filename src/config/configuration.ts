@@ -46,6 +46,7 @@ export interface AppConfig {
   httpToolAllowHosts: string[];
   commandAllowlist: string[];
   inlineToolsEnabled: boolean;
+  pipelines: { staleAfterMs: number; workerConcurrency: number; workerEnabled: boolean };
 }
 
 /** Thrown when one or more variables are invalid; the message names each of them. */
@@ -142,6 +143,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     ),
     commandAllowlist: read('AGENTSPEC_COMMAND_ALLOWLIST', [] as string[], parseList),
     inlineToolsEnabled: read('AGENTSPEC_INLINE_TOOLS', false, parseBoolean),
+    pipelines: {
+      staleAfterMs: read('AGENTSPEC_PIPELINE_STALE_AFTER', 10_000, (raw) => {
+        const ms = parseDuration(raw);
+        if (ms < 1_000) throw new ConfigValueError('must be at least 1s');
+        return ms;
+      }),
+      workerConcurrency: read('AGENTSPEC_PIPELINE_WORKER_CONCURRENCY', 8, (raw) => parseInteger(raw, 1, 1000)),
+      workerEnabled: read('AGENTSPEC_PIPELINE_WORKER', true, parseBoolean),
+    },
   };
 
   if (config.apiKeys.some((key) => key.length < 8)) {

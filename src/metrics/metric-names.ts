@@ -9,6 +9,8 @@ export const METRIC = {
   timeToFirstToken: 'agentspec_time_to_first_token_seconds',
   providerCalls: 'agentspec_provider_calls_total',
   providerCallDuration: 'agentspec_provider_call_duration_seconds',
+  pipelineRuns: 'agentspec_pipeline_runs_total',
+  pipelineRunDuration: 'agentspec_pipeline_run_duration_seconds',
 } as const;
 
 /** Label value for requests that are not about one agent (health, lists, unknown routes). */

@@ -59,6 +59,17 @@ const families = [
     labelNames: ['provider'],
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
   }),
+  makeCounterProvider({
+    name: METRIC.pipelineRuns,
+    help: 'Pipeline runs finished, by pipeline and status.',
+    labelNames: ['pipeline', 'status'],
+  }),
+  makeHistogramProvider({
+    name: METRIC.pipelineRunDuration,
+    help: 'Pipeline run duration in seconds (from acceptance to the end), by pipeline.',
+    labelNames: ['pipeline'],
+    buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+  }),
 ];
 
 @Global()

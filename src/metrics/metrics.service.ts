@@ -27,6 +27,8 @@ export class MetricsService {
     @InjectMetric(METRIC.timeToFirstToken) private readonly firstToken: Histogram<string>,
     @InjectMetric(METRIC.providerCalls) private readonly providerCalls: Counter<string>,
     @InjectMetric(METRIC.providerCallDuration) private readonly providerDuration: Histogram<string>,
+    @InjectMetric(METRIC.pipelineRuns) private readonly pipelineRuns: Counter<string>,
+    @InjectMetric(METRIC.pipelineRunDuration) private readonly pipelineRunDuration: Histogram<string>,
     @Optional() @Inject(KNOWN_NAMES) private readonly names?: KnownNames,
   ) {}
 
@@ -63,5 +65,11 @@ export class MetricsService {
 
   recordPipelineStep(pipelineName: string, step: string, status: string): void {
     this.pipelineSteps.inc({ pipeline: this.pipelineLabel(pipelineName), step, status });
+  }
+
+  recordPipelineRun(pipelineName: string, status: string, seconds: number): void {
+    const pipeline = this.pipelineLabel(pipelineName);
+    this.pipelineRuns.inc({ pipeline, status });
+    this.pipelineRunDuration.observe({ pipeline }, seconds);
   }
 }

@@ -1,0 +1,146 @@
+import { Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { UsageDto } from '../../agents/dto/agent-responses.dto.js';
+
+export class RunPipelineOptionsDto {
+  /** Answer 202 at once and run in the background (any replica may execute it). */
+  @IsOptional()
+  @IsBoolean()
+  async?: boolean;
+}
+
+export class RunPipelineDto {
+  /**
+   * The run's input, given to the root steps.
+   * @example Renewable energy storage in 2026
+   */
+  @ValidateIf((body: RunPipelineDto) => body.trigger === undefined)
+  @IsString()
+  input?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RunPipelineOptionsDto)
+  options?: RunPipelineOptionsDto;
+
+  /** Compatibility: an object whose JSON text becomes the input. */
+  @IsOptional()
+  @IsObject()
+  trigger?: Record<string, unknown>;
+}
+
+export class StatusQueryDto {
+  /** A run of this pipeline; without it, the most recent run. */
+  @IsOptional()
+  @IsString()
+  run_id?: string;
+}
+
+export class ListRunsQueryDto {
+  /** 1..100, default 20. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  /** ≥ 0, default 0. */
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset?: number;
+}
+
+export class RunErrorDto {
+  /** @example pipeline_error */
+  code!: string;
+  message!: string;
+}
+
+export class RunStepDto {
+  name!: string;
+  agent!: string;
+  /** pending, running, completed, failed or skipped. */
+  status!: string;
+  output!: string | null;
+  usage!: UsageDto;
+  duration_ms!: number | null;
+  error?: RunErrorDto;
+}
+
+export class RunDocumentDto {
+  pipeline!: string;
+  /** @example run_01JD2X3Y4Z5A6B7C8D9E0F1G2H */
+  run_id!: string;
+  /** completed, failed, cancelled (running only while it runs). */
+  status!: string;
+  steps!: RunStepDto[];
+  /** The final step's output; null unless completed. */
+  output!: string | null;
+  total_duration_ms!: number;
+  usage!: UsageDto;
+  error?: RunErrorDto;
+}
+
+export class AcceptedRunDto {
+  pipeline!: string;
+  run_id!: string;
+  status!: 'running';
+  started_at!: string;
+}
+
+export class StatusStepDto {
+  name!: string;
+  status!: string;
+  duration_ms!: number | null;
+}
+
+export class RunStatusDto {
+  pipeline!: string;
+  run_id!: string;
+  /** running, completed, failed or cancelled. */
+  status!: string;
+  steps!: StatusStepDto[];
+  started_at!: string;
+  elapsed_ms!: number;
+  finished_at?: string;
+  output?: string | null;
+  usage?: UsageDto;
+  error?: RunErrorDto;
+}
+
+export class RunSummaryDto {
+  run_id!: string;
+  pipeline!: string;
+  status!: string;
+  mode!: 'sync' | 'async';
+  started_at!: string;
+  finished_at!: string | null;
+  elapsed_ms!: number;
+  usage!: UsageDto;
+  error?: RunErrorDto;
+}
+
+export class ListRunsResponseDto {
+  runs!: RunSummaryDto[];
+  total!: number;
+}
+
+export class PipelineStepSummaryDto {
+  name!: string;
+  agent!: string;
+  depends_on!: string[];
+}
+
+export class PipelineSummaryDto {
+  name!: string;
+  description?: string;
+  steps!: PipelineStepSummaryDto[];
+}
+
+export class ListPipelinesResponseDto {
+  pipelines!: PipelineSummaryDto[];
+}

@@ -1,0 +1,97 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBadRequestResponse,
+  ApiInternalServerErrorResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiSecurity,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
+import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
+import type { Principal } from '../auth/principal.js';
+import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import {
+  AcceptedRunDto,
+  ListPipelinesResponseDto,
+  ListRunsQueryDto,
+  ListRunsResponseDto,
+  RunDocumentDto,
+  RunPipelineDto,
+  RunStatusDto,
+  StatusQueryDto,
+} from './dto/pipeline.dto.js';
+import { PipelinesService } from './pipelines.service.js';
+
+@ApiTags('pipelines')
+@ApiSecurity(API_KEY_SCHEME)
+@ApiSecurity(BEARER_SCHEME)
+@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
+@Controller('v1/pipelines')
+export class PipelinesController {
+  constructor(private readonly pipelines: PipelinesService) {}
+
+  /** The pipelines of the loaded definitions and their steps. */
+  @Get()
+  @ApiOkResponse({ type: ListPipelinesResponseDto })
+  list(): ListPipelinesResponseDto {
+    return this.pipelines.list();
+  }
+
+  /**
+   * Runs a pipeline. Synchronous by default (200 with the run, or 500 `pipeline_error` with the
+   * run when a step failed); with `options.async` it answers 202 at once.
+   */
+  @Post(':name/run')
+  @HttpCode(200)
+  @ApiOkResponse({ type: RunDocumentDto })
+  @ApiAcceptedResponse({ type: AcceptedRunDto, description: 'With `options.async: true`.' })
+  @ApiInternalServerErrorResponse({ type: RunDocumentDto, description: 'A step failed: the run document with `error`.' })
+  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  async run(
+    @Param('name') name: string,
+    @Body() body: RunPipelineDto,
+    @CurrentPrincipal() principal: Principal,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<RunDocumentDto | AcceptedRunDto> {
+    const input = body.input ?? JSON.stringify(body.trigger);
+    if (body.options?.async) {
+      response.status(202);
+      return this.pipelines.runAsync(name, input, principal);
+    }
+    const document = await this.pipelines.runSync(name, input, principal);
+    if (document.status === 'failed') response.status(500);
+    return document;
+  }
+
+  /** A run's live status: the one named by `run_id`, else the most recent. */
+  @Get(':name/status')
+  @ApiOkResponse({ type: RunStatusDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown pipeline or run, or no run yet.' })
+  status(@Param('name') name: string, @Query() query: StatusQueryDto): Promise<RunStatusDto> {
+    return this.pipelines.status(name, query.run_id);
+  }
+
+  /** Runs of a pipeline, newest first. */
+  @Get(':name/runs')
+  @ApiOkResponse({ type: ListRunsResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  runs(@Param('name') name: string, @Query() query: ListRunsQueryDto): Promise<ListRunsResponseDto> {
+    return this.pipelines.listRuns(name, query.limit ?? 20, query.offset ?? 0);
+  }
+
+  /** Cancels a run, whichever replica executes it: running steps are aborted, pending ones skipped. */
+  @Post(':name/runs/:run_id/cancel')
+  @HttpCode(200)
+  @ApiOkResponse({ type: RunStatusDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  cancel(@Param('name') name: string, @Param('run_id') runId: string): Promise<RunStatusDto> {
+    return this.pipelines.cancel(name, runId);
+  }
+}
