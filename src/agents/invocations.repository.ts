@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { ulid } from 'ulid';
+import { newUlid } from '../common/ids.js';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
@@ -66,7 +66,7 @@ export class InvocationsRepository implements OnApplicationShutdown {
     const values: unknown[] = [];
     const tuples = batch.map(({ record }, index) => {
       values.push(
-        `inv_${ulid()}`,
+        `inv_${newUlid()}`,
         record.agent,
         record.endpoint,
         record.principal,

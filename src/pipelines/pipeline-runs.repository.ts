@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { ulid } from 'ulid';
+import { newUlid } from '../common/ids.js';
 import type { PipelineSpec } from './pipeline-graph.js';
 import type {
   FinalRunStatus,
@@ -64,7 +64,7 @@ export class PipelineRunsRepository {
   }
 
   async createRun(input: CreateRunInput): Promise<PipelineRunWithSteps> {
-    const runId = `run_${ulid()}`;
+    const runId = `run_${newUlid()}`;
     const sync = input.owner !== undefined;
     return this.dataSource.transaction(async (manager) => {
       const [row] = await rows<RunRow>(

@@ -1,4 +1,4 @@
-import { ulid } from 'ulid';
+import { newUlid } from '../ids.js';
 
 export const CORRELATION_HEADER = 'X-Correlation-ID';
 const ACCEPTED = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -6,5 +6,5 @@ const ACCEPTED = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Reuses a caller's id when it is safe to echo and log, else makes a new ULID (api.md §6). */
 export function correlationIdFrom(header: string | string[] | undefined): string {
   const value = Array.isArray(header) ? header[0] : header;
-  return value !== undefined && ACCEPTED.test(value) ? value : ulid();
+  return value !== undefined && ACCEPTED.test(value) ? value : newUlid();
 }
