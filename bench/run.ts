@@ -1,10 +1,11 @@
 import { benchDefinitions } from './definitions.bench.js';
 import { benchInvoke, benchMemory, benchStreams } from './invoke.bench.js';
+import { benchPipelines } from './pipelines.bench.js';
 import { benchSessions } from './sessions.bench.js';
 import { printFigures, type Figures } from './support.js';
 
 /**
- * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory, sessions (all by
+ * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory, sessions, pipelines (all by
  * default). Databases: BENCH_DATABASE_URL / DATABASE_URL, else an embedded PostgreSQL.
  */
 const SCENARIOS: Record<string, () => Promise<Figures>> = {
@@ -13,6 +14,7 @@ const SCENARIOS: Record<string, () => Promise<Figures>> = {
   streams: benchStreams,
   memory: benchMemory,
   sessions: benchSessions,
+  pipelines: benchPipelines,
 };
 
 async function main(): Promise<void> {

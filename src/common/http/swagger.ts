@@ -14,8 +14,6 @@ export function buildOpenApiDocument(app: INestApplication, version: string): Op
     .setVersion(version)
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key' }, API_KEY_SCHEME)
     .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key, or an OIDC access token (JWT) when SSO is configured.' }, BEARER_SCHEME)
-    .addSecurityRequirements(API_KEY_SCHEME)
-    .addSecurityRequirements(BEARER_SCHEME)
     .build();
   return SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
