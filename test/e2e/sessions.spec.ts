@@ -228,6 +228,25 @@ describe('sessions', () => {
   }, 30_000);
 });
 
+describe('sessions across a restart', () => {
+  it('continues a session created before the restart, numbering turns on', async () => {
+    const databaseUrl = await createTestDatabase();
+    const before = await startTestApp({ databaseUrl, env: DEFINITIONS });
+    const id = await createSession(before);
+    expect((await (await post(before, `/v1/agents/chat/sessions/${id}/continue`, { input: 'before' })).json()).turn).toBe(1);
+    await before.close();
+
+    const after = await startTestApp({ databaseUrl, env: DEFINITIONS });
+    try {
+      const response = await post(after, `/v1/agents/chat/sessions/${id}/continue`, { input: 'after' });
+      expect(response.status).toBe(200);
+      expect((await response.json()).turn).toBe(2);
+    } finally {
+      await after.close();
+    }
+  });
+});
+
 describe('session expiry', () => {
   let app: TestApp;
   beforeAll(async () => {
