@@ -15,6 +15,7 @@ import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
   AcceptedRunDto,
   ListPipelinesResponseDto,
@@ -83,7 +84,7 @@ export class PipelinesController {
   @ApiOkResponse({ type: ListRunsResponseDto })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   runs(@Param('name') name: string, @Query() query: ListRunsQueryDto): Promise<ListRunsResponseDto> {
-    return this.pipelines.listRuns(name, query.limit ?? 20, query.offset ?? 0);
+    return this.pipelines.listRuns(name, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
   }
 
   /** Cancels a run, whichever replica executes it: running steps are aborted, pending ones skipped. */

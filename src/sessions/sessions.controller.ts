@@ -17,6 +17,7 @@ import { abortOnClose } from '../common/http/abort-on-close.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
   ContinueSessionDto,
   ContinueSessionResponseDto,
@@ -52,7 +53,7 @@ export class SessionsController {
   @ApiOkResponse({ type: ListSessionsResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
   list(@Param('name') name: string, @Query() query: ListSessionsQueryDto): Promise<ListSessionsResponseDto> {
-    return this.sessions.list(name, query.limit ?? 20, query.offset ?? 0);
+    return this.sessions.list(name, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
   }
 
   /** One turn: the agent answers with the session's history as context; the turn is stored. */

@@ -1,5 +1,5 @@
+import { freePort } from '../../src/common/free-port.js';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 
 export interface SpawnedServer {
   url: string;
@@ -8,16 +8,6 @@ export interface SpawnedServer {
   exited: Promise<number | null>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs the built server (`dist/src/main.js`) as its own process, as an operator would. */
 export async function spawnServer(env: Record<string, string>, readyTimeoutMs = 30_000): Promise<SpawnedServer> {

@@ -1,6 +1,7 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsObject, IsOptional, IsString, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
+import { IsBoolean, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
 import { UsageDto } from '../../agents/dto/agent-responses.dto.js';
+import { PaginationQueryDto } from '../../common/pagination.dto.js';
 
 export class RunPipelineOptionsDto {
   /** Answer 202 at once and run in the background (any replica may execute it). */
@@ -37,22 +38,8 @@ export class StatusQueryDto {
   run_id?: string;
 }
 
-export class ListRunsQueryDto {
-  /** 1..100, default 20. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  /** ≥ 0, default 0. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-}
+/** `?limit=&offset=`. */
+export class ListRunsQueryDto extends PaginationQueryDto {}
 
 export class RunErrorDto {
   /** @example pipeline_error */

@@ -1,6 +1,6 @@
 import { OmitType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsOptional } from 'class-validator';
+import { PaginationQueryDto } from '../../common/pagination.dto.js';
 import { IsStringRecord } from '../../common/validation/is-string-record.js';
 import { ToolCallDto, UsageDto } from '../../agents/dto/agent-responses.dto.js';
 import { InvokeAgentDto } from '../../agents/dto/invoke-agent.dto.js';
@@ -18,22 +18,8 @@ export class CreateSessionDto {
   metadata?: Record<string, string>;
 }
 
-export class ListSessionsQueryDto {
-  /** 1..100, default 20. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  /** ≥ 0, default 0. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
-}
+/** `?limit=&offset=`. */
+export class ListSessionsQueryDto extends PaginationQueryDto {}
 
 export class SessionDto {
   /** @example sess_3q2W8n1pXyZ0aBcDeFgHiJ */
