@@ -44,8 +44,8 @@ function load(url: string, options: { connections: number; durationS?: number; a
         body: BODY,
         headers: { 'content-type': 'application/json', ...options.headers },
         connections: options.connections,
-        duration: options.durationS,
-        amount: options.amount,
+        // autocannon refuses an explicit undefined duration next to amount.
+        ...(options.amount !== undefined ? { amount: options.amount } : { duration: options.durationS }),
       },
       (error, result) => {
         if (error) return reject(error);
