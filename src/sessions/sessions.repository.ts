@@ -118,7 +118,9 @@ const now = (n: number) => `coalesce($${n}::timestamptz, now())`;
 const milliseconds = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
 /** Live = not deleted and, unless the timeout `$idle` is 0, active within it. */
 const live = (nowParam: number, idleParam: number) =>
-  `s.status = 'active' AND ($${idleParam}::bigint <= 0 OR s.last_active_at >= ${now(nowParam)} - ${milliseconds(idleParam)})`;
+  // One expression rather than `idle <= 0 OR …`, so it bounds an index range on last_active_at.
+  `s.status = 'active' AND s.last_active_at >= CASE WHEN $${idleParam}::bigint <= 0 THEN '-infinity'::timestamptz ` +
+  `ELSE ${now(nowParam)} - ${milliseconds(idleParam)} END`;
 
 /** Owns every SQL statement on `sessions` and `session_messages`. */
 @Injectable()
