@@ -8,8 +8,8 @@ import { runAgent, type AgentEvent, type AgentProfile, type AgentRunResult, type
 import { MissingPromptVariableError, renderPrompt } from '../engine/prompt-template.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ProviderError } from '../providers/model-provider.js';
-import type { AgentSummaryDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
-import type { InvokeAgentDto } from './dto/invoke-agent.dto.js';
+import { AgentSummaryDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
+import { InvokeAgentDto } from './dto/invoke-agent.dto.js';
 import { InvocationsRepository } from './invocations.repository.js';
 import { ModelGateway } from './model-gateway.js';
 

@@ -4,7 +4,7 @@ import { CatalogService } from '../catalog/catalog.service.js';
 import { NotFoundError } from '../common/errors/api-error.js';
 import { requestContext } from '../common/request-context/request-context.js';
 import type { Pipeline } from '../definitions/index.js';
-import type { ListPipelinesResponseDto } from './dto/pipeline.dto.js';
+import { ListPipelinesResponseDto } from './dto/pipeline.dto.js';
 import { toAcceptedDocument, toRunDocument, toRunListDocument, toStatusDocument, type AcceptedDocument, type RunDocument, type RunListDocument, type StatusDocument } from './pipeline-documents.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
