@@ -168,7 +168,17 @@ export async function benchMemory(): Promise<Figures> {
     await load(app.url, { connections: 50, amount: 5_000, headers });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const before = await rssBytes(app.child.pid!);
-    const result = await load(app.url, { connections: 50, amount: total, headers });
+    // In quarters, so a steady climb (a leak) can be told from a heap that settles.
+    const checkpoints: number[] = [];
+    let errors = 0;
+    let non2xx = 0;
+    for (let quarter = 0; quarter < 4; quarter++) {
+      const result = await load(app.url, { connections: 50, amount: Math.round(total / 4), headers });
+      errors += result.errors;
+      non2xx += result.non2xx;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      checkpoints.push(await rssBytes(app.child.pid!));
+    }
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const after = await rssBytes(app.child.pid!);
     return {
@@ -177,7 +187,8 @@ export async function benchMemory(): Promise<Figures> {
         'RSS after warm-up (MB)': (before / 1e6).toFixed(1),
         [`RSS after ${total} requests (MB)`]: (after / 1e6).toFixed(1),
         'growth (MB, target ≤ 30)': ((after - before) / 1e6).toFixed(1),
-        'errors / non-2xx': `${result.errors} / ${result.non2xx}`,
+        'RSS after each quarter (MB)': checkpoints.map((rss) => (rss / 1e6).toFixed(1)).join(' / '),
+        'errors / non-2xx': `${errors} / ${non2xx}`,
       },
     };
   } finally {
