@@ -6,6 +6,7 @@ import { InvalidRequestError, type ErrorDetail } from './common/errors/api-error
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { RouteTable } from './common/errors/route-table.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './common/http/body-middleware.js';
+import { containsNul } from './common/validation/nul-characters.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
 import { buildOpenApiDocument, mountSwagger } from './common/http/swagger.js';
 import { NestPinoLogger } from './common/logging/logger.js';
@@ -39,9 +40,12 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   collectRoutes(app, routes);
 }
 
-/** Bodies are JSON objects: a missing body counts as `{}`, anything else is refused. */
+/** Bodies are JSON objects (a missing body counts as `{}`), and no request value holds a NUL. */
 class BodyValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (containsNul(value)) {
+      throw new InvalidRequestError('Text in the request must not contain NUL (\\u0000) characters.');
+    }
     if (metadata.type === 'body') {
       if (value === undefined) value = {};
       else if (typeof value !== 'object' || value === null || Array.isArray(value)) {

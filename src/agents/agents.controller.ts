@@ -15,12 +15,13 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
+import { ClientClosedError } from '../common/errors/api-error.js';
 import { toErrorResponse } from '../common/errors/error-response.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { ERROR_CODE_LOCAL } from '../common/http/request-middleware.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
-import { AgentsService, CallAbortedError } from './agents.service.js';
+import { AgentsService } from './agents.service.js';
 import { ErrorResponseDto, InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
 import { InvokeAgentDto } from './dto/invoke-agent.dto.js';
 import { ContinueSessionResponseDto } from '../sessions/dto/session.dto.js';
@@ -98,7 +99,9 @@ export class AgentsController {
         : await this.agents.invoke(name, call, principal, 'stream', options);
       sse.send({ type: 'done', usage: result.usage });
     } catch (error) {
-      if (!(error instanceof CallAbortedError)) {
+      if (error instanceof ClientClosedError) {
+        response.locals[ERROR_CODE_LOCAL] = error.code;
+      } else {
         const answer = toErrorResponse(error);
         if (answer.unexpected) this.logger.error({ err: error }, 'stream failed');
         response.locals[ERROR_CODE_LOCAL] = answer.body.error.code;

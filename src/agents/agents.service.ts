@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
 import { CatalogService } from '../catalog/catalog.service.js';
-import { InternalError, InvalidRequestError, NotFoundError } from '../common/errors/api-error.js';
+import { ClientClosedError, InternalError, InvalidRequestError, NotFoundError } from '../common/errors/api-error.js';
 import { requestContext } from '../common/request-context/request-context.js';
+import { replaceNul } from '../common/validation/nul-characters.js';
 import type { Agent } from '../definitions/index.js';
 import { runAgent, type AgentEvent, type AgentProfile, type AgentRunResult, type HistoryMessage } from '../engine/agent-loop.js';
 import { MissingPromptVariableError, renderPrompt } from '../engine/prompt-template.js';
@@ -28,9 +29,6 @@ export interface RunOptions {
   stream?: boolean;
   onEvent?: (event: AgentEvent) => void;
 }
-
-/** Thrown when the caller went away; nothing is answered. */
-export class CallAbortedError extends Error {}
 
 @Injectable()
 export class AgentsService {
@@ -100,7 +98,7 @@ export class AgentsService {
       onEvent: options.onEvent,
     });
     this.metrics.recordTokens(profile.name, result.usage);
-    return result;
+    return { ...result, output: replaceNul(result.output), tool_calls: replaceNul(result.tool_calls) };
   }
 
   /** Runs the agent loop, mapping engine failures onto API errors. */
@@ -108,7 +106,7 @@ export class AgentsService {
     try {
       return await this.execute(profile, call, options);
     } catch (error) {
-      if (options.signal?.aborted) throw new CallAbortedError('The client disconnected.');
+      if (options.signal?.aborted) throw new ClientClosedError();
       if (error instanceof MissingPromptVariableError) throw new InvalidRequestError(error.message);
       if (error instanceof ProviderError) throw new InternalError(error.message);
       throw error;
@@ -144,8 +142,8 @@ export class AgentsService {
     try {
       result = await this.run(profile, call, options);
     } catch (error) {
-      const status = error instanceof CallAbortedError ? 'cancelled' : 'failed';
-      const code = error instanceof CallAbortedError ? 'client_closed' : ((error as { code?: string }).code ?? 'internal_error');
+      const status = error instanceof ClientClosedError ? 'cancelled' : 'failed';
+      const code = (error as { code?: string }).code ?? 'internal_error';
       await audit(status, undefined, code).catch(() => undefined);
       throw error;
     }

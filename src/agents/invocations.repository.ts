@@ -1,6 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { newUlid } from '../common/ids.js';
 import { DataSource } from 'typeorm';
+import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 
@@ -63,8 +64,24 @@ export class InvocationsRepository implements OnApplicationShutdown {
     const batch = this.pending.splice(0, MAX_BATCH);
     if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), 0);
     if (batch.length === 0) return Promise.resolve();
+    return this.insert(batch.map((entry) => entry.record)).then(
+      () => batch.forEach((entry) => entry.resolve()),
+      (error: unknown) => {
+        // One bad row must not fail the calls it happened to share a statement with.
+        if (batch.length === 1 || isDatabaseUnavailable(error)) {
+          batch.forEach((entry) => entry.reject(error));
+          return;
+        }
+        return Promise.all(
+          batch.map((entry) => this.insert([entry.record]).then(entry.resolve, entry.reject)),
+        ).then(() => undefined);
+      },
+    );
+  }
+
+  private insert(records: InvocationRecord[]): Promise<unknown> {
     const values: unknown[] = [];
-    const tuples = batch.map(({ record }, index) => {
+    const tuples = records.map((record, index) => {
       values.push(
         `inv_${newUlid()}`,
         record.agent,
@@ -83,15 +100,10 @@ export class InvocationsRepository implements OnApplicationShutdown {
       const base = index * COLUMNS;
       return `(${Array.from({ length: COLUMNS }, (_, column) => `$${base + column + 1}`).join(', ')})`;
     });
-    return this.dataSource
-      .query(
-        `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
-           duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`,
-        values,
-      )
-      .then(
-        () => batch.forEach((entry) => entry.resolve()),
-        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-      );
+    return this.dataSource.query(
+      `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
+         duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`,
+      values,
+    );
   }
 }

@@ -35,6 +35,7 @@ export class SseWriter {
     };
     response.once('close', onClose);
     request.once('aborted', onClose);
+    if (request.destroyed || response.destroyed) onClose();
   }
 
   get signal(): AbortSignal {

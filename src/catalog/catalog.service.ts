@@ -5,10 +5,12 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { formatDiagnostics, loadDefinitions, type Agent, type Definitions, type Pipeline } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
+import type { ToolFactory } from '../engine/tools/index.js';
 import type { KnownNames } from '../metrics/metrics.service.js';
 import { buildAgents, runtimeProblems, type BuiltAgents } from './agent-profiles.js';
 
 export const INITIAL_DEFINITIONS = Symbol('INITIAL_DEFINITIONS');
+const RETIRED_TOOLS_GRACE_MS = 5 * 60_000;
 
 interface Snapshot {
   definitions: Definitions;
@@ -26,6 +28,7 @@ export type ReloadResult = { ok: true; agents: number; pipelines: number } | { o
 @Injectable()
 export class CatalogService implements KnownNames, OnApplicationShutdown {
   private snapshot: Snapshot;
+  private readonly retiring = new Map<ToolFactory, NodeJS.Timeout>();
 
   constructor(
     @Inject(INITIAL_DEFINITIONS) definitions: Definitions,
@@ -74,14 +77,29 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
     }
     const previous = this.snapshot;
     this.snapshot = this.build(loaded.definitions);
-    await previous.built.tools.close();
+    this.retire(previous.built.tools);
     const result = { ok: true as const, agents: loaded.definitions.agents.length, pipelines: loaded.definitions.pipelines.length };
     this.logger.info({ path: this.config.definitionsPath, ...result }, 'definitions reloaded');
     return result;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.snapshot.built.tools.close();
+    for (const timer of this.retiring.values()) clearTimeout(timer);
+    await Promise.all([...this.retiring.keys(), this.snapshot.built.tools].map((tools) => tools.close()));
+    this.retiring.clear();
+  }
+
+  /**
+   * Calls started on the previous set may still be using its tools (MCP servers): they are
+   * closed only after the longest a tool call may take.
+   */
+  private retire(tools: ToolFactory): void {
+    const timer = setTimeout(() => {
+      this.retiring.delete(tools);
+      tools.close().catch((error: unknown) => this.logger.warn({ err_message: (error as Error).message }, 'closing retired tools failed'));
+    }, RETIRED_TOOLS_GRACE_MS);
+    timer.unref();
+    this.retiring.set(tools, timer);
   }
 
   private build(definitions: Definitions): Snapshot {

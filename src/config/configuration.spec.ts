@@ -39,7 +39,6 @@ describe('loadConfig', () => {
       DATABASE_URL: 'postgres://u:p@db:5432/x',
       AGENTSPEC_API_KEY: 'single-key-123',
       AGENTSPEC_API_KEYS: 'key-one-1234, key-two-1234,',
-      AGENTSPEC_RATE_LIMIT: '10:20',
       AGENTSPEC_SESSION_IDLE_TIMEOUT: '0',
       AGENTSPEC_SESSION_RETENTION: '90d',
       AGENTSPEC_AUDIT_CONTENT: 'true',
@@ -51,7 +50,6 @@ describe('loadConfig', () => {
     });
     expect(config.port).toBe(9000);
     expect(config.apiKeys).toEqual(['single-key-123', 'key-one-1234', 'key-two-1234']);
-    expect(config.rateLimit).toEqual({ ratePerSecond: 10, burst: 20 });
     expect(config.sessionIdleTimeoutMs).toBe(0);
     expect(config.sessionRetentionMs).toBe(90 * 86_400_000);
     expect(config.auditContent).toBe(true);
@@ -88,9 +86,17 @@ describe('loadConfig', () => {
       'LOG_LEVEL',
       'AGENTSPEC_API_KEY/AGENTSPEC_API_KEYS',
       'OIDC_AUDIENCE',
+      'OIDC_ISSUER',
     ]);
     expect(found.join('\n')).not.toContain('short');
   });
+});
+
+it('refuses settings of features this version does not have yet, rather than ignoring them', () => {
+  expect(problems({ AGENTSPEC_RATE_LIMIT: '10:20' })).toEqual([expect.stringMatching(/^AGENTSPEC_RATE_LIMIT: rate limiting is not available/)]);
+  expect(problems({ OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'agentspec' })).toEqual([
+    expect.stringMatching(/^OIDC_ISSUER: SSO .* not available/),
+  ]);
 });
 
 describe('parsers', () => {

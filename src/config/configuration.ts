@@ -160,6 +160,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.oidc.issuer && !config.oidc.audience) {
     problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
   }
+  // Better to refuse than to run without protection the operator asked for.
+  if (config.oidc.issuer) {
+    problems.push('OIDC_ISSUER: SSO (OIDC bearer tokens) is not available in this version yet; use API keys');
+  }
+  if (config.rateLimit) {
+    problems.push('AGENTSPEC_RATE_LIMIT: rate limiting is not available in this version yet; unset it');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

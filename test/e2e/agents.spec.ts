@@ -49,6 +49,7 @@ describe('agent endpoints', () => {
       'budgeted',
       'broken',
       'resilient',
+      'lagging',
     ]);
     expect(body.agents[1]).toMatchObject({ name: 'forecaster', model: 'mock/echo', skills: ['weather'], status: 'ready' });
   });
@@ -98,6 +99,14 @@ describe('agent endpoints', () => {
       expect(response.status, body).toBe(400);
       expect((await response.json()).error.code).toBe('invalid_request');
     }
+  });
+
+  it('refuses NUL characters anywhere in a request with 400, before any model call', async () => {
+    const body = await post(app, '/v1/agents/greeter/invoke', { input: 'a\u0000b', options: { variables: { customer: 'Ada' } } });
+    expect(body.status).toBe(400);
+    expect((await body.json()).error.message).toMatch(/NUL/);
+    const path = await fetch(`${app.url}/v1/agents/greeter%00/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' });
+    expect(path.status).toBe(400);
   });
 
   it('answers 400 naming a missing required prompt variable', async () => {
@@ -230,6 +239,23 @@ describe('agent endpoints', () => {
     expect(text).toMatch(/agentspec_requests_total\{agent="unknown",endpoint="invoke",status="404"\} \d+/);
     expect(text).toMatch(/agentspec_errors_total\{agent="unknown",code="not_found"\} \d+/);
     expect(text).not.toContain('not-a-real-one');
+  });
+
+  it('treats a client that leaves a JSON call early as cancelled, not as a server error', async () => {
+    const controller = new AbortController();
+    const request = fetch(`${app.url}/v1/agents/lagging/invoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'X-Correlation-ID': 'leaves-early' },
+      body: JSON.stringify({ input: 'a b c d e f g h' }),
+      signal: controller.signal,
+    }).catch(() => 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    expect(await request).toBe('aborted');
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const lines = app.logs.withCorrelationId('leaves-early');
+    expect(lines.filter((line) => line.level === 'error')).toEqual([]);
+    expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', status: 499 }));
   });
 
   it('aborts the model call when the client disconnects mid-stream', async () => {

@@ -99,3 +99,12 @@ export class UnavailableError extends ApiError {
     this.headers['Retry-After'] = String(retryAfterSeconds);
   }
 }
+
+/** The client went away before the answer; nothing is written back (nginx's 499). */
+export class ClientClosedError extends ApiError {
+  readonly status = 499;
+  readonly code = 'client_closed';
+  constructor() {
+    super('The client disconnected before the answer.');
+  }
+}

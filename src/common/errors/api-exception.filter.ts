@@ -37,6 +37,7 @@ export function sendError(request: Request, response: Response, exception: unkno
     logger.warn({ err_message: (exception as Error)?.message, path: request.path }, 'dependency unavailable');
   }
   response.locals[ERROR_CODE_LOCAL] = answer.body.error.code;
+  if (response.destroyed) return;
   if (response.headersSent) {
     // The answer has started (a stream); all that is left is to end it.
     response.end();

@@ -21,6 +21,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
           ? { correlation_id: context.correlationId, principal: context.principal.id }
           : { correlation_id: context.correlationId };
       },
+      serializers: { err: serializeError },
       // A second line of defence: credentials must not be logged even if a header object is.
       redact: {
         paths: [
@@ -37,6 +38,20 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
+}
+
+/**
+ * Errors as pino shows them, minus what must not reach logs: a failed query's bound parameters
+ * carry other callers' prompts and answers (TypeORM's QueryFailedError keeps them).
+ */
+function serializeError(error: unknown): unknown {
+  const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  if (serialized && typeof serialized === 'object') {
+    delete serialized.parameters;
+    const driverError = serialized.driverError as Record<string, unknown> | undefined;
+    if (driverError && typeof driverError === 'object') delete driverError.parameters;
+  }
+  return serialized;
 }
 
 /** Routes Nest's own log calls into pino. */

@@ -1,0 +1,40 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { requestContext } from '../request-context/request-context.js';
+import { createLogger } from './logger.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, logger: createLogger('info', stream) };
+}
+
+describe('createLogger', () => {
+  it('adds the correlation id and principal of the request being served', () => {
+    const { lines, logger } = capture();
+    requestContext.run({ correlationId: 'c-1', principal: { kind: 'api_key', id: 'key:ab', name: 'k', roles: [] } }, () =>
+      logger.info('inside'),
+    );
+    logger.info('outside');
+    expect(lines[0]).toMatchObject({ msg: 'inside', correlation_id: 'c-1', principal: 'key:ab' });
+    expect(lines[1]).not.toHaveProperty('correlation_id');
+  });
+
+  it("drops a failed query's bound parameters and redacts credentials", () => {
+    const { lines, logger } = capture();
+    const failed = Object.assign(new Error('duplicate key'), {
+      query: 'INSERT INTO invocations VALUES ($1, $2)',
+      parameters: ['someone else’s prompt', 'secret answer'],
+      driverError: { code: '23505', parameters: ['again'] },
+    });
+    logger.error({ err: failed, headers: { authorization: 'Bearer sk-live-123', 'x-api-key': 'k-123' } }, 'failed');
+    const text = JSON.stringify(lines[0]);
+    expect(text).toContain('INSERT INTO invocations');
+    expect(text).not.toMatch(/someone else|secret answer|again|sk-live-123|k-123/);
+  });
+});
