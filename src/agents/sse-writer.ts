@@ -35,7 +35,7 @@ export class SseWriter {
     };
     response.once('close', onClose);
     request.once('aborted', onClose);
-    if (request.destroyed || response.destroyed) onClose();
+    if (request.socket?.destroyed || response.destroyed) onClose();
   }
 
   get signal(): AbortSignal {
