@@ -15,7 +15,7 @@ import type {
   SessionHistoryDto,
   SessionSummaryDto,
 } from './dto/session.dto.js';
-import { SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
+import { SessionLeaseLostError, SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;
 /** How long a turn may hold its session without renewing; renewed every third of it. */
@@ -128,10 +128,18 @@ export class SessionsService {
       return { result, turn };
     } catch (error) {
       this.release(lease);
+      // Deleted (or expired) while this turn ran: the session is gone, not busy.
+      if (error instanceof SessionLeaseLostError && !(await this.isLive(start.agentName, lease.sessionId))) {
+        throw sessionNotFound(lease.sessionId);
+      }
       throw error;
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  private async isLive(agentName: string, id: string): Promise<boolean> {
+    return (await this.repository.findLive(agentName, id, this.config.sessionIdleTimeoutMs)) !== undefined;
   }
 
   /** Frees the session after a failed turn; keeps trying for a while if the database is down. */

@@ -123,6 +123,21 @@ describe('sessions', () => {
     expect((await fetch(`${app.url}/v1/agents/chat/sessions/${id}`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('answers 404, not 409, when the session is deleted while its turn runs; nothing is stored', async () => {
+    const id = await createSession(app, 'slow-chat');
+    const turn = post(app, `/v1/agents/slow-chat/sessions/${id}/continue`, { input: 'too late' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await fetch(`${app.url}/v1/agents/slow-chat/sessions/${id}`, { method: 'DELETE' })).status).toBe(204);
+    const response = await turn;
+    expect(response.status).toBe(404);
+    const client = await connect(databaseUrl);
+    try {
+      expect((await client.query('SELECT count(*)::int AS n FROM session_messages WHERE session_id = $1', [id])).rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('lists live sessions newest first with total, and validates limit/offset', async () => {
     const ids = [await createSession(app, 'other'), await createSession(app, 'other'), await createSession(app, 'other')];
     await fetch(`${app.url}/v1/agents/other/sessions/${ids[1]}`, { method: 'DELETE' });
