@@ -14,7 +14,7 @@ export class SseWriter {
   private ended = false;
 
   constructor(
-    private readonly request: Request,
+    request: Request,
     private readonly response: Response,
     keepAliveMs = KEEP_ALIVE_MS,
   ) {

@@ -104,7 +104,7 @@ class Validator {
     this.d.agents.forEach((a, i) => this.agent(a, i));
     this.d.pipelines.forEach((p, i) => this.pipeline(p, i));
     this.deploys();
-    this.d.mcp_servers.forEach((s, i) => this.server(i));
+    this.d.mcp_servers.forEach((_, i) => this.server(i));
     this.d.mcp_clients.forEach((c, i) =>
       c.servers.forEach((s, j) => this.reference('mcp_servers', s, ['mcp_clients'], i, 'servers', j)),
     );

@@ -224,7 +224,7 @@ describe('ResilientModel deadline and abort', () => {
 
   it('ends at the deadline while waiting to retry, naming the last failure', async () => {
     const openai = new ScriptedProvider('openai', [{ kind: 'fail', error: serverError() }]);
-    const { model } = setup({ openai }, { sleep: (ms, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), baseDelayMs: 100 });
+    const { model } = setup({ openai }, { sleep: (_ms, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), baseDelayMs: 100 });
 
     const error = await rejection(model.chat({ models: ['openai/gpt-a'], messages, timeoutMs: 60 }));
 
