@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { queryRows } from '../database/query-rows.js';
 import { newUlid } from '../common/ids.js';
 import type { PipelineSpec } from './pipeline-graph.js';
 import type {
@@ -67,7 +68,7 @@ export class PipelineRunsRepository {
     const runId = `run_${newUlid()}`;
     const sync = input.owner !== undefined;
     return this.dataSource.transaction(async (manager) => {
-      const [row] = await rows<RunRow>(
+      const [row] = await queryRows<RunRow>(
         manager,
         `INSERT INTO pipeline_runs
            (run_id, pipeline, input, status, principal, correlation_id, mode, definition, started_at, owner, heartbeat_at, attempt)
@@ -100,7 +101,7 @@ export class PipelineRunsRepository {
 
   /** A run and its steps; with `pipeline`, only when the run belongs to that pipeline. */
   async findRun(runId: string, pipeline?: string): Promise<PipelineRunWithSteps | null> {
-    const [row] = await rows<RunRow>(
+    const [row] = await queryRows<RunRow>(
       this.dataSource.manager,
       `SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE run_id = $1 AND ($2::text IS NULL OR pipeline = $2)`,
       [runId, pipeline ?? null],
@@ -110,7 +111,7 @@ export class PipelineRunsRepository {
   }
 
   async latestRun(pipeline: string): Promise<PipelineRunWithSteps | null> {
-    const [row] = await rows<RunRow>(
+    const [row] = await queryRows<RunRow>(
       this.dataSource.manager,
       `SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE pipeline = $1 ORDER BY created_at DESC, run_id DESC LIMIT 1`,
       [pipeline],
@@ -121,14 +122,14 @@ export class PipelineRunsRepository {
 
   /** Newest first; `total` counts every run of the pipeline. */
   async listRuns(pipeline: string, page: { limit: number; offset: number }): Promise<RunsPage> {
-    const list = await rows<RunRow>(
+    const list = await queryRows<RunRow>(
       this.dataSource.manager,
       `SELECT run_id, pipeline, status, mode, usage, error, created_at, started_at, finished_at
        FROM pipeline_runs WHERE pipeline = $1
        ORDER BY created_at DESC, run_id DESC LIMIT $2 OFFSET $3`,
       [pipeline, page.limit, page.offset],
     );
-    const [count] = await rows<{ total: number }>(
+    const [count] = await queryRows<{ total: number }>(
       this.dataSource.manager,
       'SELECT count(*)::int AS total FROM pipeline_runs WHERE pipeline = $1',
       [pipeline],
@@ -155,7 +156,7 @@ export class PipelineRunsRepository {
 
   /** Steps already completed (with their stored output): what a resumed run does not redo. */
   async completedSteps(runId: string): Promise<PipelineRunStepRecord[]> {
-    const list = await rows<StepRow>(
+    const list = await queryRows<StepRow>(
       this.dataSource.manager,
       `SELECT ${STEP_COLUMNS} FROM pipeline_run_steps WHERE run_id = $1 AND status = 'completed' ORDER BY position`,
       [runId],
@@ -170,7 +171,7 @@ export class PipelineRunsRepository {
    */
   async requestCancel(runId: string, options: { staleAfterMs: number }): Promise<PipelineRunRecord | null> {
     return this.dataSource.transaction(async (manager) => {
-      const [row] = await rows<RunRow & { stale: boolean }>(
+      const [row] = await queryRows<RunRow & { stale: boolean }>(
         manager,
         `SELECT ${RUN_COLUMNS},
                 (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2::double precision / 1000)) AS stale
@@ -187,7 +188,7 @@ export class PipelineRunsRepository {
           [runId],
         );
         // attempt + 1 also invalidates the lease of a replica that is only slow, not dead.
-        const [cancelled] = await rows<RunRow>(
+        const [cancelled] = await queryRows<RunRow>(
           manager,
           `UPDATE pipeline_runs SET status = 'cancelled', finished_at = now(), output = NULL, error = $2,
              cancel_requested_at = COALESCE(cancel_requested_at, now()), attempt = attempt + 1,
@@ -202,7 +203,7 @@ export class PipelineRunsRepository {
         );
         return toRun(cancelled!);
       }
-      const [flagged] = await rows<RunRow>(
+      const [flagged] = await queryRows<RunRow>(
         manager,
         `UPDATE pipeline_runs SET cancel_requested_at = COALESCE(cancel_requested_at, now())
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
@@ -213,7 +214,7 @@ export class PipelineRunsRepository {
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {
-    const [row] = await rows<{ requested: boolean }>(
+    const [row] = await queryRows<{ requested: boolean }>(
       this.dataSource.manager,
       'SELECT cancel_requested_at IS NOT NULL AS requested FROM pipeline_runs WHERE run_id = $1',
       [runId],
@@ -223,7 +224,7 @@ export class PipelineRunsRepository {
 
   /** What an executing replica polls: the cancel flag and whether it still owns the run. */
   async readControl(runId: string): Promise<RunControl | null> {
-    const [row] = await rows<{ status: RunStatus; owner: string | null; attempt: number; cancel_requested: boolean }>(
+    const [row] = await queryRows<{ status: RunStatus; owner: string | null; attempt: number; cancel_requested: boolean }>(
       this.dataSource.manager,
       `SELECT status, owner, attempt, cancel_requested_at IS NOT NULL AS cancel_requested
        FROM pipeline_runs WHERE run_id = $1`,
@@ -250,7 +251,7 @@ export class PipelineRunsRepository {
   }
 
   private async claim(owner: string, where: string, orderBy: string, params: unknown[]): Promise<PipelineRunRecord | null> {
-    const [row] = await rows<RunRow>(
+    const [row] = await queryRows<RunRow>(
       this.dataSource.manager,
       `WITH candidate AS (
          SELECT run_id FROM pipeline_runs WHERE ${where} ORDER BY ${orderBy} LIMIT 1 FOR UPDATE SKIP LOCKED
@@ -266,7 +267,7 @@ export class PipelineRunsRepository {
 
   /** Renews the lease; false when the run was taken over, released or finished meanwhile. */
   async heartbeat(lease: RunLease): Promise<boolean> {
-    const updated = await rows<{ run_id: string }>(
+    const updated = await queryRows<{ run_id: string }>(
       this.dataSource.manager,
       `UPDATE pipeline_runs SET heartbeat_at = now()
        WHERE run_id = $1 AND owner = $2 AND attempt = $3 AND status = 'running' RETURNING run_id`,
@@ -277,7 +278,7 @@ export class PipelineRunsRepository {
 
   /** Gives a claimed run back to the queue (shutdown), so another replica resumes it now. */
   async releaseRun(lease: RunLease): Promise<boolean> {
-    const updated = await rows<{ run_id: string }>(
+    const updated = await queryRows<{ run_id: string }>(
       this.dataSource.manager,
       `UPDATE pipeline_runs SET status = 'queued', owner = NULL, heartbeat_at = NULL
        WHERE run_id = $1 AND owner = $2 AND attempt = $3 AND status = 'running' RETURNING run_id`,
@@ -320,7 +321,7 @@ export class PipelineRunsRepository {
    * which case this write matches nothing.
    */
   private async updateStep(lease: RunLease, step: string, set: string, params: unknown[]): Promise<boolean> {
-    const updated = await rows<{ name: string }>(
+    const updated = await queryRows<{ name: string }>(
       this.dataSource.manager,
       `WITH lease AS (
          SELECT run_id FROM pipeline_runs
@@ -344,20 +345,20 @@ export class PipelineRunsRepository {
     result: FinishRunInput,
   ): Promise<{ run: PipelineRunRecord; skippedSteps: string[] } | null> {
     return this.dataSource.transaction(async (manager) => {
-      const locked = await rows<{ run_id: string }>(
+      const locked = await queryRows<{ run_id: string }>(
         manager,
         `SELECT run_id FROM pipeline_runs
          WHERE run_id = $1 AND owner = $2 AND attempt = $3 AND status = 'running' FOR UPDATE`,
         [lease.runId, lease.owner, lease.attempt],
       );
       if (locked.length === 0) return null;
-      const skipped = await rows<{ name: string; position: number }>(
+      const skipped = await queryRows<{ name: string; position: number }>(
         manager,
         `UPDATE pipeline_run_steps SET status = 'skipped', finished_at = CASE WHEN started_at IS NOT NULL THEN now() END
          WHERE run_id = $1 AND status IN ('pending', 'running') RETURNING name, position`,
         [lease.runId],
       );
-      const [row] = await rows<RunRow>(
+      const [row] = await queryRows<RunRow>(
         manager,
         `UPDATE pipeline_runs SET status = $2, output = $3, usage = $4, error = $5, finished_at = now()
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
@@ -377,7 +378,7 @@ export class PipelineRunsRepository {
   }
 
   private async stepsOf(manager: EntityManager, runId: string): Promise<PipelineRunStepRecord[]> {
-    const list = await rows<StepRow>(
+    const list = await queryRows<StepRow>(
       manager,
       `SELECT ${STEP_COLUMNS} FROM pipeline_run_steps WHERE run_id = $1 ORDER BY position`,
       [runId],
@@ -421,17 +422,6 @@ interface StepRow {
   executions: number;
 }
 
-/**
- * TypeORM answers UPDATE/DELETE with `[rows, affectedCount]` and everything else with the
- * rows; this returns the rows either way.
- */
-async function rows<T>(manager: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
-  const result: unknown = await manager.query(sql, params);
-  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
-    return result[0] as T[];
-  }
-  return result as T[];
-}
 
 function toRun(row: RunRow): PipelineRunRecord {
   return {

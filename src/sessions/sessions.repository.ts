@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { queryRows } from '../database/query-rows.js';
 import { SessionBusyError } from '../common/errors/api-error.js';
 import type { TokenUsage } from '../providers/model-provider.js';
 
@@ -367,14 +368,8 @@ export class SessionsRepository {
    * answers `[rows, count]` for UPDATE and DELETE). Errors pass through untouched, so a lost
    * connection stays recognisable by isDatabaseUnavailable().
    */
-  private async rows<T = Record<string, unknown>>(sql: string, parameters: unknown[], runner?: QueryRunner): Promise<T[]> {
-    const used = runner ?? this.dataSource.createQueryRunner();
-    try {
-      const result = await used.query(sql, parameters, true);
-      return result.records as T[];
-    } finally {
-      if (!runner) await used.release();
-    }
+  private rows<T = Record<string, unknown>>(sql: string, parameters: unknown[], runner?: QueryRunner): Promise<T[]> {
+    return queryRows<T>(runner ?? this.dataSource, sql, parameters);
   }
 }
 
