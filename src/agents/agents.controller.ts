@@ -63,7 +63,7 @@ export class AgentsController {
     const call = AgentsService.callFrom(body);
     const signal = abortOnClose(request);
     if (call.sessionId) return this.sessions.continue(name, call.sessionId, call, principal, { signal });
-    return this.agents.invoke(name, call, principal, 'invoke', { signal });
+    return this.agents.invoke(this.agents.prepare(name, call).profile, call, principal, 'invoke', { signal });
   }
 
   /**
@@ -87,16 +87,15 @@ export class AgentsController {
   ): Promise<void> {
     const call = AgentsService.callFrom(body);
     // Everything that can be refused is refused here, as a normal JSON error, before any byte.
-    const { profile } = this.agents.resolve(name);
-    this.agents.precheck(profile, call);
     const turn = call.sessionId ? await this.sessions.begin(name, call.sessionId, call) : undefined;
+    const profile = turn?.profile ?? this.agents.prepare(name, call).profile;
 
     const sse = new SseWriter(request, response);
     const options = { signal: sse.signal, stream: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };
     try {
       const result = turn
         ? (await this.sessions.complete(turn, call, principal, options)).result
-        : await this.agents.invoke(name, call, principal, 'stream', options);
+        : await this.agents.invoke(profile, call, principal, 'stream', options);
       sse.send({ type: 'done', usage: result.usage });
     } catch (error) {
       if (error instanceof ClientClosedError) {

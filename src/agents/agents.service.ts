@@ -74,8 +74,17 @@ export class AgentsService {
     };
   }
 
-  /** Checks what can be checked before any model call (and before an SSE stream starts). */
-  precheck(profile: AgentProfile, call: AgentCall): void {
+  /**
+   * The agent for a call, once everything that can be refused without a model call has been
+   * checked (404, missing prompt variables): before an SSE stream starts or a session is claimed.
+   */
+  prepare(name: string, call: AgentCall): { agent: Agent; profile: AgentProfile } {
+    const found = this.resolve(name);
+    this.checkVariables(found.profile, call);
+    return found;
+  }
+
+  private checkVariables(profile: AgentProfile, call: AgentCall): void {
     if (!profile.prompt) return;
     try {
       renderPrompt(profile.prompt, call.variables);
@@ -113,20 +122,18 @@ export class AgentsService {
     }
   }
 
-  /** A stateless call (invoke or stream), audited once it is done. */
+  /** A stateless call (invoke or stream) of a prepared agent, audited once it is done. */
   async invoke(
-    name: string,
+    profile: AgentProfile,
     call: AgentCall,
     principal: Principal,
     endpoint: 'invoke' | 'stream',
     options: RunOptions = {},
   ): Promise<AgentRunResult> {
-    const { profile } = this.resolve(name);
-    this.precheck(profile, call);
     const started = performance.now();
     const audit = (status: 'completed' | 'failed' | 'cancelled', result?: AgentRunResult, errorCode?: string) =>
       this.invocations.record({
-        agent: name,
+        agent: profile.name,
         endpoint,
         principal: principal.id,
         status,

@@ -94,8 +94,7 @@ export class SessionsService {
 
   /** Checks the call and claims the session's turn; 400/404/409 come from here. */
   async begin(agentName: string, id: string, call: AgentCall): Promise<TurnStart> {
-    const { agent, profile } = this.agents.resolve(agentName);
-    this.agents.precheck(profile, call);
+    const { agent, profile } = this.agents.prepare(agentName, call);
     const claim = await this.repository.claimTurn(agentName, id, { leaseMs: LEASE_MS, idleTimeoutMs: this.config.sessionIdleTimeoutMs });
     if (claim.status === 'not_found') throw sessionNotFound(id);
     if (claim.status === 'busy') {
