@@ -11,6 +11,7 @@ import type {
   PipelineStep,
   Skill,
 } from './model.js';
+import { emptyCollections } from './model.js';
 
 /**
  * Drafts are the model before validation: the same shape, but with the fields that
@@ -56,23 +57,5 @@ export interface DefinitionsDraft
 }
 
 export function emptyDraft(): DefinitionsDraft {
-  return {
-    package: {},
-    prompts: [],
-    skills: [],
-    agents: [],
-    pipelines: [],
-    deploy: [],
-    secrets: [],
-    mcp_servers: [],
-    mcp_clients: [],
-    environments: [],
-    policies: [],
-    types: [],
-    users: [],
-    guardrails: [],
-    states: [],
-    plugins: [],
-    bindings: [],
-  };
+  return { package: {}, ...emptyCollections() };
 }

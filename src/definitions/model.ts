@@ -335,26 +335,13 @@ export const COLLECTIONS = [
 
 export type CollectionName = (typeof COLLECTIONS)[number];
 
+/** Every collection of the model, empty. */
+export function emptyCollections(): Record<CollectionName, never[]> {
+  return Object.fromEntries(COLLECTIONS.map((name) => [name, []])) as unknown as Record<CollectionName, never[]>;
+}
+
 export function emptyDefinitions(pkg: PackageInfo): Definitions {
-  return {
-    package: pkg,
-    prompts: [],
-    skills: [],
-    agents: [],
-    pipelines: [],
-    deploy: [],
-    secrets: [],
-    mcp_servers: [],
-    mcp_clients: [],
-    environments: [],
-    policies: [],
-    types: [],
-    users: [],
-    guardrails: [],
-    states: [],
-    plugins: [],
-    bindings: [],
-  };
+  return { package: pkg, ...emptyCollections() };
 }
 
 /** The port of the default deploy block (or of the only one), if it sets one. */
