@@ -39,11 +39,6 @@ export class UnauthorizedError extends ApiError {
   }
 }
 
-export class ForbiddenError extends ApiError {
-  readonly status = 403;
-  readonly code = 'forbidden';
-}
-
 export class NotFoundError extends ApiError {
   readonly status = 404;
   readonly code = 'not_found';
@@ -75,15 +70,6 @@ export class PayloadTooLargeError extends ApiError {
 export class UnsupportedMediaTypeError extends ApiError {
   readonly status = 415;
   readonly code = 'unsupported_media_type';
-}
-
-export class RateLimitedError extends ApiError {
-  readonly status = 429;
-  readonly code = 'rate_limited';
-  constructor(message: string, retryAfterSeconds: number) {
-    super(message);
-    this.headers['Retry-After'] = String(Math.max(1, Math.ceil(retryAfterSeconds)));
-  }
 }
 
 export class InternalError extends ApiError {
