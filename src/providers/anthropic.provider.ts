@@ -17,12 +17,12 @@ import {
 } from './model-provider.js';
 import {
   abortedError,
+  missingKeyError,
   badAnswerError,
   clientTimeoutError,
   type ErrorContext,
   httpError,
   isPlainObject,
-  modelLabel,
   networkError,
   parseToolArguments,
   streamErrorEvent,
@@ -106,11 +106,7 @@ export class AnthropicProvider implements ModelProvider {
 
   private ready(ctx: ErrorContext): Anthropic {
     if (ctx.signal?.aborted) throw abortedError(ctx);
-    if (!this.client) {
-      throw new ProviderError(`${modelLabel(ctx.provider, ctx.model)}: no API key configured`, this.name, {
-        retryable: false,
-      });
-    }
+    if (!this.client) throw missingKeyError(ctx);
     return this.client;
   }
 

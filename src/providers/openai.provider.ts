@@ -17,12 +17,12 @@ import {
 } from './model-provider.js';
 import {
   abortedError,
+  missingKeyError,
   badAnswerError,
   clientTimeoutError,
   type ErrorContext,
   httpError,
   isPlainObject,
-  modelLabel,
   networkError,
   parseToolArguments,
   streamErrorEvent,
@@ -117,11 +117,7 @@ export class OpenAIProvider implements ModelProvider {
 
   private checkReady(ctx: ErrorContext): void {
     if (ctx.signal?.aborted) throw abortedError(ctx);
-    if (this.missingKey) {
-      throw new ProviderError(`${modelLabel(ctx.provider, ctx.model)}: no API key configured`, this.name, {
-        retryable: false,
-      });
-    }
+    if (this.missingKey) throw missingKeyError(ctx);
   }
 
   private body(request: ChatRequest): ChatCompletionCreateParamsBase {

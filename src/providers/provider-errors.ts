@@ -119,6 +119,10 @@ export function abortedError(ctx: ErrorContext, cause?: unknown): ProviderError 
   });
 }
 
+export function missingKeyError(ctx: ErrorContext): ProviderError {
+  return new ProviderError(`${modelLabel(ctx.provider, ctx.model)}: no API key configured`, ctx.provider, { retryable: false });
+}
+
 export function badAnswerError(ctx: ErrorContext, what: string, cause?: unknown): ProviderError {
   return new ProviderError(`${modelLabel(ctx.provider, ctx.model)}: answer not understood (${what})`, ctx.provider, {
     retryable: false,
