@@ -40,7 +40,6 @@ export class AgentsService {
   ) {}
 
   list(): ListAgentsResponseDto {
-    const pipelines = this.catalog.listPipelines();
     return {
       agents: this.catalog.listAgents().map(
         (agent): AgentSummaryDto => ({
@@ -51,7 +50,7 @@ export class AgentsService {
           ...(agent.description !== undefined ? { description: agent.description } : {}),
           ...(agent.strategy !== undefined ? { strategy: agent.strategy } : {}),
           models: agent.models,
-          pipelines: pipelines.filter((pipeline) => pipeline.steps.some((step) => step.agent === agent.name)).map((pipeline) => pipeline.name),
+          pipelines: this.catalog.pipelinesUsing(agent.name),
         }),
       ),
     };

@@ -17,6 +17,8 @@ interface Snapshot {
   built: BuiltAgents;
   agents: Map<string, Agent>;
   pipelines: Map<string, Pipeline>;
+  /** Agent name → names of the pipelines with a step that runs it. */
+  pipelinesByAgent: Map<string, string[]>;
 }
 
 export type ReloadResult = { ok: true; agents: number; pipelines: number } | { ok: false; errors: string };
@@ -58,6 +60,11 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
 
   findPipeline(name: string): Pipeline | undefined {
     return this.snapshot.pipelines.get(name);
+  }
+
+  /** Names of the pipelines with a step that runs this agent, in definition order. */
+  pipelinesUsing(agent: string): string[] {
+    return this.snapshot.pipelinesByAgent.get(agent) ?? [];
   }
 
   isAgent(name: string): boolean {
@@ -108,8 +115,19 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
       built: buildAgents(definitions, this.config),
       agents: new Map(definitions.agents.map((agent) => [agent.name, agent])),
       pipelines: new Map(definitions.pipelines.map((pipeline) => [pipeline.name, pipeline])),
+      pipelinesByAgent: pipelinesByAgent(definitions.pipelines),
     };
   }
+}
+
+function pipelinesByAgent(pipelines: readonly Pipeline[]): Map<string, string[]> {
+  const byAgent = new Map<string, string[]>();
+  for (const pipeline of pipelines) {
+    for (const agent of new Set(pipeline.steps.map((step) => step.agent))) {
+      byAgent.set(agent, [...(byAgent.get(agent) ?? []), pipeline.name]);
+    }
+  }
+  return byAgent;
 }
 
 /** Start-up: load and validate, or explain why not (the server must not start on bad input). */
