@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { requestContext } from '../request-context/request-context.js';
-import { createLogger } from './logger.js';
+import { censorCredentials, createLogger } from './logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -36,5 +36,30 @@ describe('createLogger', () => {
     const text = JSON.stringify(lines[0]);
     expect(text).toContain('INSERT INTO invocations');
     expect(text).not.toMatch(/someone else|secret answer|again|sk-live-123|k-123/);
+  });
+
+  it('censors credential fields up to three levels deep, in any case, without touching the logged object', () => {
+    const { lines, logger } = capture();
+    const logged = {
+      req: { headers: { Authorization: 'Bearer sk-1', 'X-API-Key': 'k-2', accept: 'application/json' } },
+      provider: { apiKey: 'sk-3', api_key: 'sk-4', name: 'openai' },
+      user: { password: 'hunter2' },
+    };
+    logger.info(logged, 'with credentials');
+    expect(lines[0]).toMatchObject({
+      req: { headers: { Authorization: '[redacted]', 'X-API-Key': '[redacted]', accept: 'application/json' } },
+      provider: { apiKey: '[redacted]', api_key: '[redacted]', name: 'openai' },
+      user: { password: '[redacted]' },
+    });
+    expect(logged.req.headers.Authorization).toBe('Bearer sk-1');
+    expect(logged.provider.apiKey).toBe('sk-3');
+  });
+
+  it('returns a line without credentials as it is, copying nothing', () => {
+    const line = { agent: 'a', usage: { input_tokens: 1 }, nested: { deeper: { value: 1 } } };
+    expect(censorCredentials(line)).toBe(line);
+    const censored = censorCredentials({ ...line, headers: { authorization: 'x' } });
+    expect(censored.usage).toBe(line.usage);
+    expect(censored.headers).toEqual({ authorization: '[redacted]' });
   });
 });

@@ -12,7 +12,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
       messageKey: 'msg',
       mixin() {
         const context = requestContext.current();
@@ -23,21 +22,50 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       },
       serializers: { err: serializeError },
       // A second line of defence: credentials must not be logged even if a header object is.
-      redact: {
-        paths: [
-          'headers.authorization',
-          'headers["x-api-key"]',
-          'req.headers.authorization',
-          'req.headers["x-api-key"]',
-          '*.apiKey',
-          '*.api_key',
-          '*.password',
-        ],
-        censor: '[redacted]',
-      },
+      // Not pino's `redact`: its wildcard paths copy every logged object (~9 KB per line).
+      formatters: { level: (label) => ({ level: label }), log: censorCredentials },
     },
     destination ?? pino.destination({ fd: 1, sync: false }),
   );
+}
+
+const CREDENTIAL_KEYS = new Set(['authorization', 'x-api-key', 'apikey', 'api_key', 'password', 'cookie']);
+const CENSOR = '[redacted]';
+/** How deep credentials are looked for: `headers.authorization` is 2, `req.headers.authorization` 3. */
+const CENSOR_DEPTH = 3;
+
+/**
+ * Replaces credential-named fields (any case) in the plain objects of a log line, up to three
+ * levels deep. Copies only the objects on the path to a censored field; a line without
+ * credentials is returned as it is, with no allocation.
+ */
+export function censorCredentials(object: Record<string, unknown>): Record<string, unknown> {
+  return censorLevel(object, 1);
+}
+
+function censorLevel(object: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue;
+    const value = object[key];
+    let replacement = value;
+    if (CREDENTIAL_KEYS.has(key.toLowerCase())) {
+      if (value !== undefined && value !== null) replacement = CENSOR;
+    } else if (depth < CENSOR_DEPTH && isPlainObject(value)) {
+      replacement = censorLevel(value, depth + 1);
+    }
+    if (replacement !== value) {
+      copy ??= { ...object };
+      copy[key] = replacement;
+    }
+  }
+  return copy ?? object;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }
 
 /**
