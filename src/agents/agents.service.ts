@@ -27,7 +27,7 @@ export interface RunOptions {
   history?: HistoryMessage[];
   signal?: AbortSignal;
   stream?: boolean;
-  onEvent?: (event: AgentEvent) => void;
+  onEvent?: (event: AgentEvent) => void | Promise<void>;
 }
 
 @Injectable()

@@ -1,6 +1,8 @@
 import type { Request, Response } from 'express';
 
 export const KEEP_ALIVE_MS = 15_000;
+/** How long a client may leave a full socket buffer unread before it is disconnected. */
+export const STALL_LIMIT_MS = 60_000;
 
 /**
  * One Server-Sent Events answer: `id:` + `data:` lines per event, `: ping` comments while the
@@ -17,6 +19,7 @@ export class SseWriter {
     request: Request,
     private readonly response: Response,
     keepAliveMs = KEEP_ALIVE_MS,
+    private readonly stallLimitMs = STALL_LIMIT_MS,
   ) {
     response.status(200);
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -42,8 +45,14 @@ export class SseWriter {
     return this.controller.signal;
   }
 
-  send(event: Record<string, unknown>): void {
-    this.write(`id: ${this.nextId++}\ndata: ${JSON.stringify(event)}\n\n`);
+  /**
+   * Writes one event. When the client reads more slowly than events come, the socket's buffer
+   * fills: the returned promise then settles once it has drained (or the client has gone), and
+   * the caller waits for it, so a slow reader holds back the model instead of growing memory.
+   */
+  send(event: Record<string, unknown>): Promise<void> | undefined {
+    const flushed = this.write(`id: ${this.nextId++}\ndata: ${JSON.stringify(event)}\n\n`);
+    return flushed ? undefined : this.drained();
   }
 
   end(): void {
@@ -52,10 +61,31 @@ export class SseWriter {
     if (!this.response.writableEnded) this.response.end();
   }
 
-  private write(chunk: string): void {
-    if (this.response.writableEnded || this.response.destroyed) return;
+  /** False when the chunk had to be buffered beyond the socket's high-water mark. */
+  private write(chunk: string): boolean {
+    if (this.response.writableEnded || this.response.destroyed) return true;
     this.lastWrite = Date.now();
-    this.response.write(chunk);
+    return this.response.write(chunk);
+  }
+
+  /**
+   * Settles when the buffered events have been flushed or the client has gone. A client that
+   * stays connected without reading for `stallLimitMs` is disconnected, which aborts the call.
+   */
+  private drained(): Promise<void> {
+    const response = this.response;
+    if (!response.writableNeedDrain || response.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(stalled);
+        response.off('drain', done);
+        response.off('close', done);
+        resolve();
+      };
+      const stalled = setTimeout(() => response.destroy(), this.stallLimitMs);
+      response.on('drain', done);
+      response.on('close', done);
+    });
   }
 
   private stop(): void {

@@ -41,7 +41,11 @@ export interface AgentRunRequest {
   signal?: AbortSignal;
   /** Stream tokens of the model's answers through `onEvent`. */
   stream?: boolean;
-  onEvent?: (event: AgentEvent) => void;
+  /**
+   * Called for each event, in order. A returned promise is awaited before the model stream is
+   * read further: a slow reader slows the model down instead of piling events up in memory.
+   */
+  onEvent?: (event: AgentEvent) => void | Promise<void>;
   onModelCall?: ModelCallHook;
 }
 
@@ -130,7 +134,7 @@ export async function runAgent(model: ModelCaller, agent: AgentProfile, request:
   if (output.length === 0 && finishReason !== 'stop') {
     // Never an empty 200: say why the agent stopped.
     output = stopExplanation(agent, finishReason);
-    request.onEvent?.({ type: 'token', content: output });
+    await request.onEvent?.({ type: 'token', content: output });
   }
   return {
     output,
@@ -152,9 +156,9 @@ async function streamTurn(
   for await (const event of model.stream(call)) {
     if (event.type === 'token') {
       if (event.content.length === 0) continue;
-      if (first && hasEarlierText) onEvent?.({ type: 'token', content: TURN_SEPARATOR });
+      if (first && hasEarlierText) await onEvent?.({ type: 'token', content: TURN_SEPARATOR });
       first = false;
-      onEvent?.({ type: 'token', content: event.content });
+      await onEvent?.({ type: 'token', content: event.content });
     } else {
       return event.response;
     }
@@ -167,7 +171,7 @@ async function runTool(
   call: ToolCall,
   request: AgentRunRequest,
 ): Promise<ToolCallRecord> {
-  request.onEvent?.({ type: 'tool_call', name: call.name, arguments: call.arguments });
+  await request.onEvent?.({ type: 'tool_call', name: call.name, arguments: call.arguments });
   const started = performance.now();
   const entry = tools.get(call.name);
   const result = entry
@@ -183,7 +187,7 @@ async function runTool(
     duration_ms: Math.round(performance.now() - started),
     ...(result.error !== undefined ? { error: result.error } : {}),
   };
-  request.onEvent?.({
+  await request.onEvent?.({
     type: 'tool_result',
     name: call.name,
     output: record.output,

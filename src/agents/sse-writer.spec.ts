@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Request, Response } from 'express';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SseWriter } from './sse-writer.js';
+
+/** A real server whose one SSE response the test drives, and a client that does not read yet. */
+async function openStream(stallLimitMs?: number) {
+  let writer!: SseWriter;
+  const ready = new Promise<void>((resolve) => {
+    server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+      // SseWriter only uses Node's own request/response API, which Express's types extend.
+      const expressResponse = Object.assign(response, {
+        status(code: number) {
+          response.statusCode = code;
+          return expressResponse;
+        },
+      });
+      writer = new SseWriter(request as Request, expressResponse as unknown as Response, 60_000, stallLimitMs);
+      resolve();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const client = await new Promise<http.IncomingMessage>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/' }, resolve).on('error', reject);
+  });
+  client.pause();
+  await ready;
+  return { writer: () => writer, client };
+}
+
+let server: http.Server;
+afterEach(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/**
+ * Sends events until one has to wait for longer than a moment: the kernel's socket buffers
+ * take the first megabytes, so only then is the client's not reading felt. Returns that wait.
+ */
+async function fillUntilBlocked(writer: SseWriter): Promise<{ wait: Promise<void> }> {
+  const word = 'x'.repeat(16 * 1024);
+  for (let sent = 0; sent < 8_192; sent++) {
+    const wait = writer.send({ type: 'token', content: word });
+    if (!wait) continue;
+    const drainedSoon = await Promise.race([wait.then(() => true), delay(50).then(() => false)]);
+    // Wrapped: an async function returning the promise itself would wait for it.
+    if (!drainedSoon) return { wait };
+  }
+  throw new Error('the socket never filled up');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('SseWriter backpressure', () => {
+  it('makes the sender wait while the client is not reading, and lets it go once it reads', async () => {
+    server = http.createServer();
+    const { writer, client } = await openStream();
+    const { wait } = await fillUntilBlocked(writer());
+    let settled = false;
+    void wait.then(() => (settled = true));
+    await delay(100);
+    expect(settled).toBe(false);
+
+    client.on('data', () => undefined);
+    client.resume();
+    await wait;
+    expect(writer().signal.aborted).toBe(false);
+  });
+
+  it('disconnects a client that leaves a full buffer unread past the stall limit', async () => {
+    server = http.createServer();
+    const { writer } = await openStream(200);
+    const { wait } = await fillUntilBlocked(writer());
+    expect(writer().signal.aborted).toBe(false);
+    await wait;
+    expect(writer().signal.aborted).toBe(true);
+  });
+});
