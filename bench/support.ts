@@ -1,6 +1,6 @@
 import { freePort } from '../src/common/free-port.js';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -72,9 +72,9 @@ export interface ServerProcess {
 }
 
 /** Starts the built server with the given environment; its logs go nowhere but are still written. */
-export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -83,9 +83,13 @@ export async function startServer(env: Record<string, string>): Promise<ServerPr
   return { url, child, stop: () => stopChild(child) };
 }
 
-/** Runs a small script (a floor server) in its own process, like the app, for a fair comparison. */
-export async function startScript(source: string, port: number): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
+/**
+ * Runs a floor server in its own process, like the app, for a fair comparison: a small module
+ * given as source, or a built file given as `{ file }`.
+ */
+export async function startScript(source: string | { file: string }, port: number): Promise<ServerProcess> {
+  const args = typeof source === 'string' ? ['--input-type=module', '-e', source] : [source.file];
+  const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', PORT: String(port), NODE_PATH: join(process.cwd(), 'node_modules') },
     stdio: ['ignore', 'ignore', 'inherit'],
     cwd: process.cwd(),
@@ -107,4 +111,28 @@ function stopChild(child: ChildProcess): Promise<void> {
 export function printFigures(result: Figures): void {
   process.stdout.write(`\n== ${result.name}\n`);
   for (const [key, value] of Object.entries(result.figures)) process.stdout.write(`  ${key.padEnd(44)} ${value}\n`);
+}
+
+export interface RetainedMemory {
+  rss: number;
+  heapUsed: number;
+}
+
+/**
+ * Memory the server keeps: asks the gc-probe preload (see gc-probe.ts) for two full collections,
+ * then reads what it reports. The server must have been started with `gcProbeArgs(file)`.
+ */
+export async function retainedMemory(server: ServerProcess, file: string): Promise<RetainedMemory> {
+  await rm(file, { force: true });
+  server.child.kill('SIGUSR2');
+  for (let waited = 0; waited < 10_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text) return JSON.parse(text) as RetainedMemory;
+  }
+  throw new Error('the server did not answer the memory probe within 10 s');
+}
+
+export function gcProbeArgs(): string[] {
+  return ['--import', './dist/bench/gc-probe.js'];
 }
