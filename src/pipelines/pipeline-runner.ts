@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { ClientClosedError } from '../common/errors/api-error.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';
 import { isFinished, leaseOf, type PipelineRunWithSteps } from './pipeline-run.js';
@@ -40,10 +41,13 @@ export class PipelineRunner implements OnModuleDestroy {
 
   /**
    * Runs a pipeline to its end and returns the stored run. Throws `PipelineDefinitionError`
-   * for an invalid definition (nothing stored). When this replica has to give the run up
-   * (shutdown, lost database), it waits for whoever finishes it, up to `waitMs`.
+   * for an invalid definition (nothing stored). When another replica took the run over (this
+   * one stalled past the stale threshold, or lost the database for that long), it waits for
+   * that replica to finish it, however long that takes: the caller asked for the final run.
+   * `signal` (the client went away) ends the wait with `ClientClosedError`; the run goes on.
+   * On shutdown the run is handed back to the queue and its current state returned.
    */
-  async runSync(request: StartRunRequest, options: { waitMs?: number } = {}): Promise<PipelineRunWithSteps> {
+  async runSync(request: StartRunRequest, options: { signal?: AbortSignal } = {}): Promise<PipelineRunWithSteps> {
     const definition = PipelineGraph.from(request.pipeline).toSpec();
     const run = await this.repository.createRun({
       definition,
@@ -66,7 +70,7 @@ export class PipelineRunner implements OnModuleDestroy {
     } finally {
       this.syncRuns.delete(run.runId);
     }
-    return this.waitUntilFinished(run.runId, options.waitMs ?? 60_000);
+    return this.waitUntilFinished(run.runId, Number.POSITIVE_INFINITY, options.signal);
   }
 
   /** Queues a run and returns it at once (`queued`; reported to clients as running). */
@@ -109,9 +113,10 @@ export class PipelineRunner implements OnModuleDestroy {
     await ended();
   }
 
-  private async waitUntilFinished(runId: string, waitMs: number): Promise<PipelineRunWithSteps> {
+  private async waitUntilFinished(runId: string, waitMs: number, signal?: AbortSignal): Promise<PipelineRunWithSteps> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (signal?.aborted) throw new ClientClosedError();
       const run = await this.repository.findRun(runId);
       if (!run) throw new Error(`Run ${runId} disappeared`);
       if (isFinished(run.status) || Date.now() >= deadline) return run;

@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -10,11 +10,12 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { abortOnClose } from '../common/http/abort-on-close.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
   AcceptedRunDto,
@@ -59,6 +60,7 @@ export class PipelinesController {
     @Param('name') name: string,
     @Body() body: RunPipelineDto,
     @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
     @Res({ passthrough: true }) response: Response,
   ): Promise<RunDocumentDto | AcceptedRunDto> {
     const input = body.input ?? JSON.stringify(body.trigger);
@@ -66,7 +68,7 @@ export class PipelinesController {
       response.status(202);
       return this.pipelines.runAsync(name, input, principal);
     }
-    const document = await this.pipelines.runSync(name, input, principal);
+    const document = await this.pipelines.runSync(name, input, principal, abortOnClose(request));
     if (document.status === 'failed') response.status(500);
     return document;
   }

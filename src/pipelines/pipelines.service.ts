@@ -28,8 +28,8 @@ export class PipelinesService {
     };
   }
 
-  async runSync(name: string, input: string, principal: Principal): Promise<RunDocument> {
-    const run = await this.runner.runSync(this.request(name, input, principal));
+  async runSync(name: string, input: string, principal: Principal, signal?: AbortSignal): Promise<RunDocument> {
+    const run = await this.runner.runSync(this.request(name, input, principal), { signal });
     return toRunDocument(run);
   }
 

@@ -157,6 +157,45 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     await deadRunner.onModuleDestroy();
   });
 
+  it('answers a synchronous caller with the run as the replica that took it over finished it', async () => {
+    const calls: Call[] = [];
+    const repositoryA = new PipelineRunsRepository(replicaA);
+    const settingsA = { ...timing, replicaId: 'replica-a' };
+    const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
+    const answer = runnerA.runSync({ pipeline: chain, input: 'sync', principal: 'key:test', correlationId: 'c-lost' });
+    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
+    const runId = calls[0]!.runId;
+    // Replica A stalls past the stale threshold (as if paused): its lease is no longer its own.
+    await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
+    // Replica B's steps take a while, so A has to wait for B rather than report a running run.
+    worker(replicaB, 'replica-b', agents('replica-b', { a: 300, b: 300, c: 300 }, calls)).start();
+
+    const run = await answer;
+    expect(run).toMatchObject({ status: 'completed', mode: 'sync', owner: 'replica-b', output: 'c(b(a(sync)))' });
+    expect(calls.filter((call) => call.replica === 'replica-b').map((call) => call.step)).toEqual(['a', 'b', 'c']);
+    await runnerA.onModuleDestroy();
+  });
+
+  it('stops waiting for a taken-over synchronous run when its caller goes away; the run goes on', async () => {
+    const calls: Call[] = [];
+    const repositoryA = new PipelineRunsRepository(replicaA);
+    const settingsA = { ...timing, replicaId: 'replica-a' };
+    const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
+    const caller = new AbortController();
+    const answer = runnerA.runSync({ pipeline: chain, input: 'gone', principal: 'key:test', correlationId: 'c-gone' }, { signal: caller.signal });
+    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
+    const runId = calls[0]!.runId;
+    await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
+    worker(replicaB, 'replica-b', agents('replica-b', { a: 2_000 }, calls)).start();
+    await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+
+    caller.abort();
+    await expect(answer).rejects.toMatchObject({ status: 499, code: 'client_closed' });
+    const run = await until(finished(new PipelineRunsRepository(replicaB), runId), 10_000, 'the run to finish on replica B');
+    expect(run).toMatchObject({ status: 'completed', owner: 'replica-b' });
+    await runnerA.onModuleDestroy();
+  });
+
   it('executes every queued run exactly once with two workers polling concurrently', async () => {
     const calls: Call[] = [];
     const twoSteps: PipelineSpec = PipelineGraph.from({
