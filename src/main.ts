@@ -10,8 +10,11 @@ import { createLogger, NestPinoLogger } from './common/logging/logger.js';
 import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
 import { defaultDeployPort, type Definitions } from './definitions/index.js';
+import { PipelineRunner } from './pipelines/pipeline-runner.js';
 
 const DEFAULT_PORT = 8080;
+/** At shutdown, how long the last answers get to reach their clients before connections close. */
+const ANSWER_FLUSH_MS = 1_000;
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -85,8 +88,14 @@ function handleShutdown(app: NestExpressApplication, config: AppConfig, logger: 
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     server.closeIdleConnections();
     const deadline = setTimeout(() => {
-      logger.warn('grace period over: closing the remaining connections');
-      server.closeAllConnections();
+      // Synchronous pipeline callers get their run as it stands (with its run_id) rather than a
+      // reset connection; the runs go back to the queue for another replica.
+      logger.warn('grace period over: handing synchronous pipeline runs back, then closing the remaining connections');
+      void app
+        .get(PipelineRunner)
+        .handOver()
+        .catch((error: unknown) => logger.error({ err: error }, 'could not hand pipeline runs back'))
+        .finally(() => setTimeout(() => server.closeAllConnections(), ANSWER_FLUSH_MS).unref());
     }, config.shutdownTimeoutMs);
     await closed;
     clearInterval(idleSweep);

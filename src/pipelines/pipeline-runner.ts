@@ -1,5 +1,6 @@
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { ClientClosedError } from '../common/errors/api-error.js';
+import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';
 import { isFinished, leaseOf, type PipelineRunWithSteps } from './pipeline-run.js';
@@ -29,6 +30,8 @@ export interface StartRunRequest {
 export class PipelineRunner implements OnModuleDestroy {
   private readonly settings: ResolvedPipelinesOptions;
   private readonly syncRuns = new Map<string, { halt: AbortController; done: Promise<unknown> }>();
+  /** Callers waiting for a run another replica took over; aborted on shutdown. */
+  private readonly waiters = new Set<AbortController>();
 
   constructor(
     private readonly repository: PipelineRunsRepository,
@@ -43,9 +46,10 @@ export class PipelineRunner implements OnModuleDestroy {
    * Runs a pipeline to its end and returns the stored run. Throws `PipelineDefinitionError`
    * for an invalid definition (nothing stored). When another replica took the run over (this
    * one stalled past the stale threshold, or lost the database for that long), it waits for
-   * that replica to finish it, however long that takes: the caller asked for the final run.
-   * `signal` (the client went away) ends the wait with `ClientClosedError`; the run goes on.
-   * On shutdown the run is handed back to the queue and its current state returned.
+   * that replica to finish it, however long that takes, as long as some replica shows signs of
+   * working on it (see `awaitOtherReplica`): the caller asked for the final run. `signal` (the
+   * client went away) ends the wait with `ClientClosedError`; the run goes on. On shutdown
+   * (`handOver`) the run is handed back to the queue and its current state returned.
    */
   async runSync(request: StartRunRequest, options: { signal?: AbortSignal } = {}): Promise<PipelineRunWithSteps> {
     const definition = PipelineGraph.from(request.pipeline).toSpec();
@@ -70,7 +74,7 @@ export class PipelineRunner implements OnModuleDestroy {
     } finally {
       this.syncRuns.delete(run.runId);
     }
-    return this.waitUntilFinished(run.runId, Number.POSITIVE_INFINITY, options.signal);
+    return this.awaitOtherReplica(run.runId, options.signal);
   }
 
   /** Queues a run and returns it at once (`queued`; reported to clients as running). */
@@ -109,18 +113,73 @@ export class PipelineRunner implements OnModuleDestroy {
     let graceTimer: NodeJS.Timeout | undefined;
     await Promise.race([ended(), new Promise<void>((resolve) => (graceTimer = setTimeout(resolve, this.settings.shutdownGraceMs)))]);
     clearTimeout(graceTimer);
-    for (const run of this.syncRuns.values()) run.halt.abort();
+    await this.handOver();
     await ended();
   }
 
-  private async waitUntilFinished(runId: string, waitMs: number, signal?: AbortSignal): Promise<PipelineRunWithSteps> {
+  private async waitUntilFinished(runId: string, waitMs: number): Promise<PipelineRunWithSteps> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      if (signal?.aborted) throw new ClientClosedError();
       const run = await this.repository.findRun(runId);
       if (!run) throw new Error(`Run ${runId} disappeared`);
       if (isFinished(run.status) || Date.now() >= deadline) return run;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(100, this.settings.controlPollIntervalMs)));
+      await this.pause();
     }
+  }
+
+  /**
+   * Waits for a run this replica lost to finish elsewhere. Returns the run as it stands, still
+   * running, when nobody has shown a sign of life on it (a new heartbeat, a step change) for
+   * three stale periods, or when this replica shuts down. Database errors are ridden out for
+   * as long; then the last one is thrown (503).
+   */
+  private async awaitOtherReplica(runId: string, signal?: AbortSignal): Promise<PipelineRunWithSteps> {
+    const patience = 3 * this.settings.staleAfterMs;
+    const shutdown = new AbortController();
+    this.waiters.add(shutdown);
+    let lastSign = '';
+    let lastSignAt = Date.now();
+    let lastReadAt = Date.now();
+    try {
+      for (;;) {
+        if (signal?.aborted) throw new ClientClosedError();
+        let run: PipelineRunWithSteps | null;
+        try {
+          run = await this.repository.findRun(runId);
+        } catch (error) {
+          if (!isDatabaseUnavailable(error) || Date.now() - lastReadAt > patience) throw error;
+          await this.pause();
+          continue;
+        }
+        if (!run) throw new Error(`Run ${runId} disappeared`);
+        lastReadAt = Date.now();
+        if (isFinished(run.status) || shutdown.signal.aborted) return run;
+        // Clocks are not compared across machines: only whether the run changed, seen from here.
+        const sign = `${run.status}|${run.owner}|${run.attempt}|${run.heartbeatAt?.getTime()}|${run.steps.map((step) => step.status).join()}`;
+        if (sign !== lastSign) {
+          lastSign = sign;
+          lastSignAt = lastReadAt;
+        } else if (lastReadAt - lastSignAt > patience) {
+          return run;
+        }
+        await this.pause();
+      }
+    } finally {
+      this.waiters.delete(shutdown);
+    }
+  }
+
+  private pause(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, Math.min(100, this.settings.controlPollIntervalMs)));
+  }
+
+  /**
+   * Shutdown, once the server's grace period is over: synchronous runs still executing here
+   * are handed back to the queue, and every waiting caller gets its run as it stands.
+   */
+  async handOver(): Promise<void> {
+    for (const run of this.syncRuns.values()) run.halt.abort();
+    for (const waiter of this.waiters) waiter.abort();
+    await Promise.allSettled([...this.syncRuns.values()].map((run) => run.done));
   }
 }

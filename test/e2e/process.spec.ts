@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from '../support/database.js';
+import { connect, createTestDatabase } from '../support/database.js';
 import { spawnServer } from '../support/spawn-server.js';
 
 describe('the server process', () => {
@@ -26,6 +26,39 @@ describe('the server process', () => {
     const text = await inFlight;
     expect(text).toContain('"type":"done"');
     expect(await server.exited).toBe(0);
+  });
+
+  it('answers a synchronous pipeline run still executing when the grace period ends with the run as it stands', async () => {
+    const databaseUrl = await createTestDatabase();
+    const server = await spawnServer({
+      DATABASE_URL: databaseUrl,
+      AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-pipelines/pipelines.ias',
+      AGENTSPEC_SHUTDOWN_TIMEOUT: '1s',
+    });
+    // "long" is three 1.5 s steps: far longer than the 1 s grace period.
+    const answer = fetch(`${server.url}/v1/pipelines/long/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'slowly' }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stoppingAt = Date.now();
+    server.process.kill('SIGTERM');
+    const response = await answer;
+    const body = await response.json();
+    expect(Date.now() - stoppingAt).toBeLessThan(4_000);
+    expect(response.status).toBe(200);
+    expect(body).toMatchObject({ pipeline: 'long', status: 'running' });
+    expect(await server.exited).toBe(0);
+
+    // Handed back to the queue, where another replica's worker picks it up.
+    const client = await connect(databaseUrl);
+    try {
+      const { rows } = await client.query('SELECT status, owner FROM pipeline_runs WHERE run_id = $1', [body.run_id]);
+      expect(rows).toEqual([{ status: 'queued', owner: null }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('refuses to start on an invalid variable, naming it, with a non-zero exit', async () => {

@@ -10,6 +10,7 @@ import { PipelineRunner } from '../../src/pipelines/pipeline-runner.js';
 import { PipelineWorker } from '../../src/pipelines/pipeline-worker.js';
 import type { PipelinesOptions, StepRunner } from '../../src/pipelines/pipelines.options.js';
 import { connect, createTestDatabase } from '../support/database.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 interface Call {
   replica: string;
@@ -62,10 +63,12 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
   let replicaA: DataSource;
   let replicaB: DataSource;
   let client: pg.Client;
+  let databaseUrl: string;
   const workers: PipelineWorker[] = [];
 
   beforeAll(async () => {
     const url = await createTestDatabase();
+    databaseUrl = url;
     replicaA = createDataSource({ url, poolSize: 10 });
     replicaB = createDataSource({ url, poolSize: 10 });
     await Promise.all([replicaA.initialize(), replicaB.initialize()]);
@@ -194,6 +197,65 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const run = await until(finished(new PipelineRunsRepository(replicaB), runId), 10_000, 'the run to finish on replica B');
     expect(run).toMatchObject({ status: 'completed', owner: 'replica-b' });
     await runnerA.onModuleDestroy();
+  });
+
+  /** Replica A runs `chain` synchronously; once step a started, its lease is taken from it. */
+  async function syncRunLostByA(dataSource: DataSource, calls: Call[], input: string) {
+    const repositoryA = new PipelineRunsRepository(dataSource);
+    const settingsA = { ...timing, replicaId: 'replica-a' };
+    const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
+    const answer = runnerA.runSync({ pipeline: chain, input, principal: 'key:test', correlationId: `c-${input}` });
+    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
+    const runId = calls[0]!.runId;
+    await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
+    return { runnerA, answer, runId };
+  }
+
+  it('stops waiting for a lost synchronous run that no replica works on, and answers it as it stands', async () => {
+    const calls: Call[] = [];
+    const { runnerA, answer } = await syncRunLostByA(replicaA, calls, 'orphan');
+    const lostAt = Date.now();
+    // No worker anywhere: nobody takes the run over.
+    const run = await answer;
+    const waited = Date.now() - lostAt;
+    expect(run.status).toBe('running');
+    expect(waited).toBeGreaterThanOrEqual(3 * timing.staleAfterMs! - 500);
+    expect(waited).toBeLessThan(3 * timing.staleAfterMs! + 3_000);
+    await runnerA.onModuleDestroy();
+  });
+
+  it('answers a caller waiting for a taken-over run at once when the replica shuts down', async () => {
+    const calls: Call[] = [];
+    const { runnerA, answer, runId } = await syncRunLostByA(replicaA, calls, 'handover');
+    worker(replicaB, 'replica-b', agents('replica-b', { a: 5_000 }, calls)).start();
+    await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+    const started = Date.now();
+    await runnerA.handOver();
+    const run = await answer;
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(run).toMatchObject({ runId, status: 'running', owner: 'replica-b' });
+  });
+
+  it('rides out a short database outage while waiting for a taken-over run', async () => {
+    const proxy = TcpProxy.forUrl(databaseUrl);
+    await proxy.start();
+    const throughProxy = createDataSource({ url: proxy.rewrite(databaseUrl), poolSize: 4 });
+    await throughProxy.initialize();
+    try {
+      const calls: Call[] = [];
+      const { runnerA, answer, runId } = await syncRunLostByA(throughProxy, calls, 'outage');
+      worker(replicaB, 'replica-b', agents('replica-b', { a: 1_500 }, calls)).start();
+      await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+      await proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await proxy.restore();
+      const run = await answer;
+      expect(run).toMatchObject({ runId, status: 'completed', owner: 'replica-b', output: 'c(b(a(outage)))' });
+      await runnerA.onModuleDestroy();
+    } finally {
+      await throughProxy.destroy().catch(() => undefined);
+      await proxy.cut();
+    }
   });
 
   it('executes every queued run exactly once with two workers polling concurrently', async () => {
