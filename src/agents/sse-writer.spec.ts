@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SseWriter } from './sse-writer.js';
 
 /** A real server whose one SSE response the test drives, and a client that does not read yet. */
-async function openStream(stallLimitMs?: number) {
+async function openStream(stallLimitMs?: number, slowestReadBytesPerMs?: number) {
   let writer!: SseWriter;
   const ready = new Promise<void>((resolve) => {
     server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
@@ -16,7 +16,7 @@ async function openStream(stallLimitMs?: number) {
           return expressResponse;
         },
       });
-      writer = new SseWriter(request as Request, expressResponse as unknown as Response, 60_000, stallLimitMs);
+      writer = new SseWriter(request as Request, expressResponse as unknown as Response, 60_000, stallLimitMs, slowestReadBytesPerMs);
       resolve();
     });
   });
@@ -79,5 +79,38 @@ describe('SseWriter backpressure', () => {
     expect(writer().signal.aborted).toBe(false);
     await wait;
     expect(writer().signal.aborted).toBe(true);
+  });
+
+  it('lets senders blocked at the same time share one wait', async () => {
+    server = http.createServer();
+    const { writer, client } = await openStream();
+    const { wait } = await fillUntilBlocked(writer());
+    const response = (writer() as unknown as { response: http.ServerResponse }).response;
+    const more = Array.from({ length: 20 }, () => writer().send({ type: 'tool_call', name: 'search', arguments: {} }));
+    expect(more.every((pending) => pending === wait)).toBe(true);
+    expect(response.listenerCount('drain')).toBe(1);
+    client.on('data', () => undefined);
+    client.resume();
+    await Promise.all(more);
+  });
+
+  it('disconnects a client that does not read the last events after the end', async () => {
+    server = http.createServer();
+    // No allowance per buffered byte here, so the limit is exactly 200 ms.
+    const { writer, client } = await openStream(200, Number.POSITIVE_INFINITY);
+    const response = (writer() as unknown as { response: http.ServerResponse }).response;
+    const { wait } = await fillUntilBlocked(writer());
+    client.on('data', () => undefined);
+    client.resume();
+    await wait;
+    client.pause();
+    // A last chunk larger than the socket buffers, then the end: only the end's limit runs.
+    response.write('x'.repeat(16 * 1024 * 1024));
+    const closed = new Promise((resolve) => response.once('close', resolve));
+    const endedAt = Date.now();
+    writer().end();
+    await closed;
+    expect(Date.now() - endedAt).toBeGreaterThanOrEqual(150);
+    expect(response.destroyed).toBe(true);
   });
 });

@@ -1,8 +1,12 @@
 import type { Request, Response } from 'express';
 
 export const KEEP_ALIVE_MS = 15_000;
-/** How long a client may leave a full socket buffer unread before it is disconnected. */
+/**
+ * How long a client may leave a full socket buffer unread before it is disconnected, plus one
+ * second per 16 KB waiting: a large event gives a slow but reading client time.
+ */
 export const STALL_LIMIT_MS = 60_000;
+const SLOWEST_READ_BYTES_PER_MS = 16;
 
 /**
  * One Server-Sent Events answer: `id:` + `data:` lines per event, `: ping` comments while the
@@ -14,12 +18,14 @@ export class SseWriter {
   private readonly keepAlive: NodeJS.Timeout;
   private readonly controller = new AbortController();
   private ended = false;
+  private pendingDrain?: Promise<void>;
 
   constructor(
     request: Request,
     private readonly response: Response,
     keepAliveMs = KEEP_ALIVE_MS,
     private readonly stallLimitMs = STALL_LIMIT_MS,
+    private readonly slowestReadBytesPerMs = SLOWEST_READ_BYTES_PER_MS,
   ) {
     response.status(200);
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -55,10 +61,18 @@ export class SseWriter {
     return flushed ? undefined : this.drained();
   }
 
+  /** Ends the answer; a client that does not read its last events in time is disconnected. */
   end(): void {
     this.ended = true;
     this.stop();
-    if (!this.response.writableEnded) this.response.end();
+    const response = this.response;
+    if (response.writableEnded) return;
+    response.end();
+    if (response.writableFinished || response.destroyed) return;
+    const stalled = setTimeout(() => response.destroy(), this.stallLimitFor(response.writableLength));
+    const settle = () => clearTimeout(stalled);
+    response.once('finish', settle);
+    response.once('close', settle);
   }
 
   /** False when the chunk had to be buffered beyond the socket's high-water mark. */
@@ -75,17 +89,24 @@ export class SseWriter {
   private drained(): Promise<void> {
     const response = this.response;
     if (!response.writableNeedDrain || response.destroyed) return Promise.resolve();
-    return new Promise((resolve) => {
+    // Senders waiting at the same time (tools of one turn) share one wait.
+    this.pendingDrain ??= new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(stalled);
         response.off('drain', done);
         response.off('close', done);
+        this.pendingDrain = undefined;
         resolve();
       };
-      const stalled = setTimeout(() => response.destroy(), this.stallLimitMs);
+      const stalled = setTimeout(() => response.destroy(), this.stallLimitFor(response.writableLength));
       response.on('drain', done);
       response.on('close', done);
     });
+    return this.pendingDrain;
+  }
+
+  private stallLimitFor(bufferedBytes: number): number {
+    return this.stallLimitMs + Math.ceil(bufferedBytes / this.slowestReadBytesPerMs);
   }
 
   private stop(): void {
