@@ -2,10 +2,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeAnthropicServer } from '../../test/support/fakes/fake-anthropic-server.js';
 import { FakeOpenAIServer } from '../../test/support/fakes/fake-openai-server.js';
 import { AnthropicProvider } from './anthropic.provider.js';
-import { type ChatMessage, type ChatRequest, ProviderError, type ToolSpec } from './model-provider.js';
+import { type ChatMessage, type ChatRequest, type ToolSpec } from './model-provider.js';
 import { OpenAIProvider } from './openai.provider.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { type ModelCallRecord, ResilientModel } from './resilient-model.js';
+import { collect, providerFailure } from '../../test/support/provider-assertions.js';
 
 const KEY = 'sk-ant-test-0123456789abcdef';
 
@@ -14,21 +15,6 @@ const lookupTool: ToolSpec = {
   description: 'Finds a city',
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
-
-async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 function ask(content: string, extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model: 'claude-haiku-4-5', messages: [{ role: 'user', content }], ...extra };
@@ -196,7 +182,7 @@ describe('AnthropicProvider against the fake server', () => {
   describe('errors', () => {
     it('maps 429 to a retryable error carrying Retry-After in ms', async () => {
       fake.enqueue({ type: 'error', status: 429, headers: { 'retry-after': '3' } });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: rate limited by the provider (HTTP 429)');
       expect(err.provider).toBe('anthropic');
       expect(err.retryable).toBe(true);
@@ -205,7 +191,7 @@ describe('AnthropicProvider against the fake server', () => {
 
     it('maps 529 overloaded to a retryable error', async () => {
       fake.enqueue({ type: 'error', status: 529 });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: the provider is overloaded (HTTP 529)');
       expect(err.retryable).toBe(true);
       expect(err.status).toBe(529);
@@ -213,14 +199,14 @@ describe('AnthropicProvider against the fake server', () => {
 
     it('does not retry or leak the key on 401', async () => {
       fake.enqueue({ type: 'error', status: 401, message: `invalid x-api-key ${KEY}` });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: the API key was rejected (HTTP 401)');
       expect(err.retryable).toBe(false);
     });
 
     it('fails clearly without a key, before any request', async () => {
       const keyless = new AnthropicProvider({ baseUrl: fake.baseUrl });
-      const err = await failure(keyless.chat(ask('hi')));
+      const err = await providerFailure(keyless.chat(ask('hi')));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: no API key configured');
       expect(fake.requests).toHaveLength(0);
     });
@@ -235,7 +221,7 @@ describe('AnthropicProvider against the fake server', () => {
       ],
     ])('turns %s into a non-retryable ProviderError', async (_label, body, reason) => {
       fake.enqueue({ type: 'raw', body });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe(`anthropic/claude-haiku-4-5: ${reason}`);
       expect(err.retryable).toBe(false);
     });
@@ -249,7 +235,7 @@ describe('AnthropicProvider against the fake server', () => {
           sseEvent('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
         ],
       });
-      const err = await failure(collect(provider.stream(ask('hi'))));
+      const err = await providerFailure(collect(provider.stream(ask('hi'))));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: the provider reported an error mid-stream (overloaded_error)');
       expect(err.retryable).toBe(true);
     });
@@ -264,13 +250,13 @@ describe('AnthropicProvider against the fake server', () => {
           sseEvent('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Hal' } }),
         ],
       });
-      const err = await failure(collect(provider.stream(ask('hi'))));
+      const err = await providerFailure(collect(provider.stream(ask('hi'))));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: answer not understood (the stream ended before message_stop)');
     });
 
     it('rejects streamed tool arguments that are not JSON', async () => {
       fake.enqueue({ type: 'tool_calls', calls: [{ name: 'lookup', arguments: '{"city": Par' }] });
-      const err = await failure(collect(provider.stream(ask('hi', { tools: [lookupTool] }))));
+      const err = await providerFailure(collect(provider.stream(ask('hi', { tools: [lookupTool] }))));
       expect(err.message).toBe('anthropic/claude-haiku-4-5: answer not understood (arguments of tool call "lookup" are not valid JSON)');
     });
   });
@@ -281,7 +267,7 @@ describe('AnthropicProvider against the fake server', () => {
       const controller = new AbortController();
       const tokens: string[] = [];
 
-      const err = await failure(
+      const err = await providerFailure(
         (async () => {
           for await (const event of provider.stream(ask('go', { signal: controller.signal }))) {
             if (event.type === 'token') tokens.push(event.content);
@@ -345,7 +331,7 @@ describe('AnthropicProvider against the fake server', () => {
     it('gives up on a persistent 500 after exactly 3 attempts', async () => {
       fake.always({ type: 'error', status: 500 });
 
-      const err = await failure(resilient().chat({ models: ['anthropic/claude-haiku-4-5'], messages: [{ role: 'user', content: 'hi' }] }));
+      const err = await providerFailure(resilient().chat({ models: ['anthropic/claude-haiku-4-5'], messages: [{ role: 'user', content: 'hi' }] }));
 
       expect(err.message).toBe('anthropic/claude-haiku-4-5 failed after 3 attempts: server error at the provider (HTTP 500)');
       expect(fake.requests).toHaveLength(3);
@@ -377,7 +363,7 @@ describe('AnthropicProvider against the fake server', () => {
       fake.always({ type: 'error', status: 401 });
       openaiFake.always({ type: 'error', status: 503 });
 
-      const err = await failure(
+      const err = await providerFailure(
         resilient().chat({ models: ['claude-haiku-4-5', 'openai/gpt-4o-mini'], messages: [{ role: 'user', content: 'hi' }] }),
       );
 
@@ -390,7 +376,7 @@ describe('AnthropicProvider against the fake server', () => {
     it('ends a hanging stream at the deadline and closes the upstream connection', async () => {
       fake.always({ type: 'hang' });
 
-      const err = await failure(
+      const err = await providerFailure(
         collect(resilient(150).stream({ models: ['claude-haiku-4-5'], messages: [{ role: 'user', content: 'hi' }] })),
       );
 

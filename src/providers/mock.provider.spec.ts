@@ -1,23 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MockProvider, parseMockModel, splitWords } from './mock.provider.js';
-import { type ChatMessage, type ChatRequest, type ChatStreamEvent, ProviderError, type ToolSpec } from './model-provider.js';
+import { type ChatMessage, type ChatRequest, type ChatStreamEvent, type ToolSpec } from './model-provider.js';
+import { collect, providerFailure } from '../../test/support/provider-assertions.js';
 
 const mock = new MockProvider();
-
-async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 function ask(model: string, content: string, extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model, messages: [{ role: 'user', content }], ...extra };
@@ -289,7 +275,7 @@ describe('MockProvider options', () => {
   it('rejects at once and clears its timer when aborted during latency', async () => {
     vi.useFakeTimers();
     const controller = new AbortController();
-    const pending = failure(mock.chat(ask('echo?latency=10s', 'hi', { signal: controller.signal })));
+    const pending = providerFailure(mock.chat(ask('echo?latency=10s', 'hi', { signal: controller.signal })));
     await vi.advanceTimersByTimeAsync(10);
     expect(vi.getTimerCount()).toBe(1);
 
@@ -306,7 +292,7 @@ describe('MockProvider options', () => {
     const seen: ChatStreamEvent[] = [];
     const started = Date.now();
 
-    const err = await failure(
+    const err = await providerFailure(
       (async () => {
         for await (const event of mock.stream(ask('echo?token_delay=5s', 'one two three', { signal: controller.signal }))) {
           seen.push(event);
@@ -321,12 +307,12 @@ describe('MockProvider options', () => {
   });
 
   it('refuses an already aborted request', async () => {
-    const err = await failure(mock.chat(ask('echo', 'hi', { signal: AbortSignal.abort() })));
+    const err = await providerFailure(mock.chat(ask('echo', 'hi', { signal: AbortSignal.abort() })));
     expect(err.message).toBe('mock/echo: request aborted');
   });
 
   it('fails like a retryable provider 500 as mock/fail', async () => {
-    const err = await failure(mock.chat(ask('fail', 'hi')));
+    const err = await providerFailure(mock.chat(ask('fail', 'hi')));
     expect(err.message).toBe('mock/fail: server error at the provider (HTTP 500) (simulated)');
     expect(err.provider).toBe('mock');
     expect(err.status).toBe(500);
@@ -334,21 +320,21 @@ describe('MockProvider options', () => {
   });
 
   it('fails with the given status and Retry-After', async () => {
-    const err = await failure(mock.chat(ask('echo?fail=429&retry_after=2s', 'hi')));
+    const err = await providerFailure(mock.chat(ask('echo?fail=429&retry_after=2s', 'hi')));
     expect(err.message).toBe('mock/echo?fail=429&retry_after=2s: rate limited by the provider (HTTP 429) (simulated)');
     expect(err.retryable).toBe(true);
     expect(err.retryAfterMs).toBe(2000);
   });
 
   it('fails without retry on a 4xx other than 408, 409 and 429', async () => {
-    const err = await failure(mock.chat(ask('echo?fail=400', 'hi')));
+    const err = await providerFailure(mock.chat(ask('echo?fail=400', 'hi')));
     expect(err.retryable).toBe(false);
     expect(err.status).toBe(400);
   });
 
   it('fails mid-stream after fail_after tokens', async () => {
     const tokens: string[] = [];
-    const err = await failure(
+    const err = await providerFailure(
       (async () => {
         for await (const event of mock.stream(ask('echo?fail_after=2', 'one two three'))) {
           if (event.type === 'token') tokens.push(event.content);
@@ -360,7 +346,7 @@ describe('MockProvider options', () => {
   });
 
   it('rejects an invalid model id as a non-retryable error', async () => {
-    const err = await failure(mock.chat(ask('echo?speed=fast', 'hi')));
+    const err = await providerFailure(mock.chat(ask('echo?speed=fast', 'hi')));
     expect(err.message).toMatch(/^mock\/echo\?speed=fast: unknown mock option "speed"/);
     expect(err.retryable).toBe(false);
   });

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeOpenAIServer } from '../../test/support/fakes/fake-openai-server.js';
-import { type ChatMessage, type ChatRequest, type ChatStreamEvent, ProviderError, type ToolSpec } from './model-provider.js';
+import { type ChatMessage, type ChatRequest, type ChatStreamEvent, type ToolSpec } from './model-provider.js';
 import { OpenAIProvider } from './openai.provider.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { type ModelCallRecord, ResilientModel, type ResilientStreamEvent } from './resilient-model.js';
+import { collect, providerFailure } from '../../test/support/provider-assertions.js';
 
 const KEY = 'sk-test-0123456789abcdef';
 
@@ -12,21 +13,6 @@ const weatherTool: ToolSpec = {
   description: 'Current weather of a city',
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
-
-async function collect<T>(events: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const event of events) out.push(event);
-  return out;
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 function ask(content: string, extra: Partial<ChatRequest> = {}): ChatRequest {
   return { model: 'gpt-4o', messages: [{ role: 'user', content }], ...extra };
@@ -194,7 +180,7 @@ describe('OpenAIProvider against the fake server', () => {
   describe('errors', () => {
     it('maps 429 to a retryable error carrying Retry-After in ms', async () => {
       fake.enqueue({ type: 'error', status: 429, headers: { 'retry-after': '2' } });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('openai/gpt-4o: rate limited by the provider (HTTP 429)');
       expect(err.provider).toBe('openai');
       expect(err.status).toBe(429);
@@ -204,7 +190,7 @@ describe('OpenAIProvider against the fake server', () => {
 
     it('prefers retry-after-ms when sent', async () => {
       fake.enqueue({ type: 'error', status: 503, headers: { 'retry-after-ms': '750', 'retry-after': '9' } });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('openai/gpt-4o: server error at the provider (HTTP 503)');
       expect(err.retryable).toBe(true);
       expect(err.retryAfterMs).toBe(750);
@@ -212,7 +198,7 @@ describe('OpenAIProvider against the fake server', () => {
 
     it('does not retry or leak the key on 401', async () => {
       fake.enqueue({ type: 'error', status: 401, message: `Incorrect API key provided: ${KEY}` });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe('openai/gpt-4o: the API key was rejected (HTTP 401)');
       expect(err.retryable).toBe(false);
       expect(err.message).not.toContain(KEY);
@@ -220,7 +206,7 @@ describe('OpenAIProvider against the fake server', () => {
 
     it('keeps the provider explanation of a 400, with anything key-like redacted', async () => {
       fake.enqueue({ type: 'error', status: 400, message: `Invalid value for temperature (key ${KEY})` });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe(
         'openai/gpt-4o: the provider rejected the request (HTTP 400): Invalid value for temperature (key [redacted])',
       );
@@ -232,14 +218,14 @@ describe('OpenAIProvider against the fake server', () => {
       const url = closed.baseUrl;
       await closed.close();
       const offline = new OpenAIProvider({ baseUrl: url, apiKey: KEY });
-      const err = await failure(offline.chat(ask('hi')));
+      const err = await providerFailure(offline.chat(ask('hi')));
       expect(err.message).toBe('openai/gpt-4o: network error: connection refused');
       expect(err.retryable).toBe(true);
     });
 
     it('refuses to call api.openai.com without a key, before any request', async () => {
       const keyless = new OpenAIProvider({ baseUrl: fake.baseUrl, requireApiKey: true });
-      const err = await failure(keyless.chat(ask('hi')));
+      const err = await providerFailure(keyless.chat(ask('hi')));
       expect(err.message).toBe('openai/gpt-4o: no API key configured');
       expect(err.retryable).toBe(false);
       expect(fake.requests).toHaveLength(0);
@@ -257,14 +243,14 @@ describe('OpenAIProvider against the fake server', () => {
       ],
     ])('turns %s into a non-retryable ProviderError', async (_label, body, reason) => {
       fake.enqueue({ type: 'raw', body });
-      const err = await failure(provider.chat(ask('hi')));
+      const err = await providerFailure(provider.chat(ask('hi')));
       expect(err.message).toBe(`openai/gpt-4o: ${reason}`);
       expect(err.retryable).toBe(false);
     });
 
     it('turns a malformed stream chunk into a ProviderError', async () => {
       fake.enqueue({ type: 'raw', contentType: 'text/event-stream', body: 'data: {"choices": [oops\n\n' });
-      const err = await failure(collect(provider.stream(ask('hi'))));
+      const err = await providerFailure(collect(provider.stream(ask('hi'))));
       expect(err.message).toBe('openai/gpt-4o: answer not understood (the body is not valid JSON)');
     });
 
@@ -277,14 +263,14 @@ describe('OpenAIProvider against the fake server', () => {
           `data: ${JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } })}\n\n`,
         ],
       });
-      const err = await failure(collect(provider.stream(ask('hi'))));
+      const err = await providerFailure(collect(provider.stream(ask('hi'))));
       expect(err.message).toBe('openai/gpt-4o: the provider reported an error mid-stream (server_error)');
       expect(err.retryable).toBe(true);
     });
 
     it('turns a stream without any choice into a ProviderError', async () => {
       fake.enqueue({ type: 'raw', contentType: 'text/event-stream', body: 'data: [DONE]\n\n' });
-      const err = await failure(collect(provider.stream(ask('hi'))));
+      const err = await providerFailure(collect(provider.stream(ask('hi'))));
       expect(err.message).toBe('openai/gpt-4o: answer not understood (the stream ended without any choice)');
     });
   });
@@ -302,7 +288,7 @@ describe('OpenAIProvider against the fake server', () => {
         }
       })();
 
-      const err = await failure(run);
+      const err = await providerFailure(run);
       expect(err.message).toBe('openai/gpt-4o: request aborted');
       expect(tokens).toEqual(['one ', 'two ']);
       await fake.requests[0]?.closed;
@@ -312,7 +298,7 @@ describe('OpenAIProvider against the fake server', () => {
     it('aborts a request still waiting for its answer', async () => {
       fake.enqueue({ type: 'hang' });
       const controller = new AbortController();
-      const pending = failure(provider.chat(ask('hi', { signal: controller.signal })));
+      const pending = providerFailure(provider.chat(ask('hi', { signal: controller.signal })));
 
       const request = await fake.waitForRequest(1);
       controller.abort();
@@ -370,7 +356,7 @@ describe('OpenAIProvider against the fake server', () => {
     it('gives up on a persistent 500 after exactly 3 attempts', async () => {
       fake.always({ type: 'error', status: 500 });
 
-      const err = await failure(resilient().chat({ models: ['openai/gpt-4o'], messages: [{ role: 'user', content: 'hi' }] }));
+      const err = await providerFailure(resilient().chat({ models: ['openai/gpt-4o'], messages: [{ role: 'user', content: 'hi' }] }));
 
       expect(err.message).toBe('openai/gpt-4o failed after 3 attempts: server error at the provider (HTTP 500)');
       expect(err.provider).toBe('openai');
@@ -396,7 +382,7 @@ describe('OpenAIProvider against the fake server', () => {
       fake.always({ type: 'hang' });
       const started = Date.now();
 
-      const err = await failure(resilient(200).chat({ models: ['openai/gpt-4o'], messages: [{ role: 'user', content: 'hi' }] }));
+      const err = await providerFailure(resilient(200).chat({ models: ['openai/gpt-4o'], messages: [{ role: 'user', content: 'hi' }] }));
 
       expect(err.message).toBe('openai/gpt-4o: timed out, no answer within the 200 ms deadline');
       expect(Date.now() - started).toBeLessThan(2_000);
@@ -429,7 +415,7 @@ describe('OpenAIProvider against the fake server', () => {
       fake.enqueue({ type: 'text', text: 'never used' });
       const tokens: string[] = [];
 
-      const err = await failure(
+      const err = await providerFailure(
         (async () => {
           for await (const event of resilient().stream({
             models: ['openai/gpt-a', 'openai/gpt-b'],
@@ -450,7 +436,7 @@ describe('OpenAIProvider against the fake server', () => {
       const controller = new AbortController();
       const seen: ChatStreamEvent[] = [];
 
-      const err = await failure(
+      const err = await providerFailure(
         (async () => {
           for await (const event of resilient().stream({
             models: ['openai/gpt-4o', 'openai/gpt-backup'],
@@ -487,7 +473,7 @@ describe('Ollama through the OpenAI-compatible API', () => {
     const resolved = registry.resolve('ollama/llama3.2:1b');
 
     const response = await resolved.client.chat({ model: resolved.model, messages: [{ role: 'user', content: 'hi' }] });
-    const err = await failure(resolved.client.chat({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }));
+    const err = await providerFailure(resolved.client.chat({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }));
 
     expect(resolved.client.name).toBe('ollama');
     expect(response.content).toBe('llama says hi');

@@ -3,6 +3,7 @@ import type { ChatRequest, ChatResponse, ChatStreamEvent, ModelProvider } from '
 import { ProviderError } from './model-provider.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { type ModelCallRecord, ResilientModel, type ResilientModelOptions } from './resilient-model.js';
+import { providerFailure } from '../../test/support/provider-assertions.js';
 
 type Step =
   | { kind: 'answer'; content: string; tokens?: string[] }
@@ -78,15 +79,6 @@ function setup(providers: { openai?: ScriptedProvider; anthropic?: ScriptedProvi
 }
 
 const messages = [{ role: 'user' as const, content: 'hi' }];
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 async function drain(events: AsyncIterable<unknown>, onEach?: (event: unknown) => void): Promise<unknown[]> {
   const out: unknown[] = [];
@@ -171,7 +163,7 @@ describe('ResilientModel retries', () => {
     ]);
     const { model } = setup({ openai });
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a'], messages }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a'], messages }));
 
     expect(error.message).toBe('openai/gpt-a failed after 3 attempts: server error at the provider (HTTP 500)');
     expect(error.status).toBe(500);
@@ -182,7 +174,7 @@ describe('ResilientModel retries', () => {
     const openai = new ScriptedProvider('openai', [{ kind: 'fail', error: err('openai', 'gpt-a', 'the API key was rejected (HTTP 401)', false) }]);
     const { model } = setup({ openai });
 
-    const error = await rejection(model.chat({ models: ['llama3', 'openai/gpt-a'], messages }));
+    const error = await providerFailure(model.chat({ models: ['llama3', 'openai/gpt-a'], messages }));
 
     expect(error.message).toMatch(
       /^all 2 models failed: invalid model "llama3": no provider can be told from the name; .*; openai\/gpt-a failed after 1 attempt: the API key was rejected \(HTTP 401\)$/,
@@ -191,7 +183,7 @@ describe('ResilientModel retries', () => {
 
   it('refuses an empty chain', async () => {
     const { model } = setup({});
-    const error = await rejection(model.chat({ models: [], messages }));
+    const error = await providerFailure(model.chat({ models: [], messages }));
     expect(error.message).toBe('no model configured for this call');
   });
 });
@@ -202,7 +194,7 @@ describe('ResilientModel deadline and abort', () => {
     const { model, records } = setup({ openai });
     const started = Date.now();
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a', 'openai/gpt-b'], messages, timeoutMs: 50 }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a', 'openai/gpt-b'], messages, timeoutMs: 50 }));
 
     expect(error.message).toBe('openai/gpt-a: timed out, no answer within the 50 ms deadline');
     expect(Date.now() - started).toBeLessThan(1_000);
@@ -216,7 +208,7 @@ describe('ResilientModel deadline and abort', () => {
     const { model } = setup({ openai }, { timeoutMs: 30 });
     const started = Date.now();
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a'], messages, timeoutMs: 300 }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a'], messages, timeoutMs: 300 }));
 
     expect(error.message).toBe('openai/gpt-a: timed out, no answer within the 300 ms deadline');
     expect(Date.now() - started).toBeGreaterThanOrEqual(290);
@@ -226,7 +218,7 @@ describe('ResilientModel deadline and abort', () => {
     const openai = new ScriptedProvider('openai', [{ kind: 'fail', error: serverError() }]);
     const { model } = setup({ openai }, { sleep: (_ms, signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), baseDelayMs: 100 });
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a'], messages, timeoutMs: 60 }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a'], messages, timeoutMs: 60 }));
 
     expect(error.message).toBe('openai/gpt-a: timed out, no answer within the 60 ms deadline (last failure: server error at the provider (HTTP 500))');
     expect(openai.models).toEqual(['gpt-a']);
@@ -238,7 +230,7 @@ describe('ResilientModel deadline and abort', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 20);
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a', 'openai/gpt-b'], messages, signal: controller.signal }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a', 'openai/gpt-b'], messages, signal: controller.signal }));
 
     expect(error.message).toBe('openai/gpt-a: cancelled by the caller');
     expect(error.retryable).toBe(false);
@@ -260,7 +252,7 @@ describe('ResilientModel deadline and abort', () => {
       },
     );
 
-    const error = await rejection(model.chat({ models: ['openai/gpt-a'], messages, signal: controller.signal }));
+    const error = await providerFailure(model.chat({ models: ['openai/gpt-a'], messages, signal: controller.signal }));
 
     expect(error.message).toBe('openai/gpt-a: cancelled by the caller');
     expect(openai.models).toEqual(['gpt-a']);
@@ -318,7 +310,7 @@ describe('ResilientModel streaming', () => {
     const { model, records } = setup({ openai });
     const tokens: unknown[] = [];
 
-    const error = await rejection(drain(model.stream({ models: ['openai/gpt-a', 'openai/gpt-b'], messages }), (e) => tokens.push(e)));
+    const error = await providerFailure(drain(model.stream({ models: ['openai/gpt-a', 'openai/gpt-b'], messages }), (e) => tokens.push(e)));
 
     expect(tokens).toEqual([{ type: 'token', content: 'par' }]);
     expect(error.message).toBe('openai/gpt-a failed mid-stream: server error at the provider (HTTP 500)');
