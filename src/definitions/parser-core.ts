@@ -316,28 +316,41 @@ export abstract class ParserCore {
     this.next();
     this.mark(target, key, t);
     const items: string[] = [];
+    this.listItems(attr, (e) => {
+      if (e.kind === TokenKind.String) {
+        this.mark(target, `${key}.${items.length}`, e);
+        items.push(e.text);
+        this.next();
+      } else {
+        this.error(e, `the list of "${attr.text}" holds strings, got ${this.describe(e)}`);
+        this.skipGroup();
+      }
+      return true;
+    });
+    return items;
+  }
+
+  /**
+   * The items of a list whose `[` was just read, up to and including its `]`; commas between
+   * items are optional. `item` reads one item starting at the token it is given, and returns
+   * false to stop reading the list (an error it already reported).
+   */
+  private listItems(attr: Token, item: (first: Token) => boolean): void {
     for (;;) {
       const e = this.peek();
       if (this.isPunct(e, ']')) {
         this.next();
-        return items;
+        return;
       }
       if (e.kind === TokenKind.Eof || this.isPunct(e, '}')) {
         this.error(e, `expected "]" to close the list of "${attr.text}", got ${this.describe(e)}`);
-        return items;
+        return;
       }
       if (this.isPunct(e, ',')) {
         this.next();
         continue;
       }
-      if (e.kind === TokenKind.String) {
-        this.mark(target, `${key}.${items.length}`, e);
-        items.push(e.text);
-        this.next();
-        continue;
-      }
-      this.error(e, `the list of "${attr.text}" holds strings, got ${this.describe(e)}`);
-      this.skipGroup();
+      if (!item(e)) return;
     }
   }
 
@@ -412,24 +425,13 @@ export abstract class ParserCore {
     if (this.isPunct(t, '[')) {
       this.next();
       const items: GenericValue[] = [];
-      for (;;) {
-        const e = this.peek();
-        if (this.isPunct(e, ']')) {
-          this.next();
-          return items;
-        }
-        if (e.kind === TokenKind.Eof || this.isPunct(e, '}')) {
-          this.error(e, `expected "]" to close the list of "${attr.text}", got ${this.describe(e)}`);
-          return items;
-        }
-        if (this.isPunct(e, ',')) {
-          this.next();
-          continue;
-        }
+      this.listItems(attr, () => {
         const v = this.genericValue(attr);
-        if (v === undefined) return items;
+        if (v === undefined) return false;
         items.push(v);
-      }
+        return true;
+      });
+      return items;
     }
     if (this.isPunct(t, '{')) return this.genericBlock(`the "${attr.text}" block`);
     return this.missingOrWrong(attr, 'a value');
