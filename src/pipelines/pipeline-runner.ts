@@ -3,7 +3,7 @@ import { ClientClosedError } from '../common/errors/api-error.js';
 import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';
-import { isFinished, leaseOf, type PipelineRunWithSteps } from './pipeline-run.js';
+import { isFinished, leaseOf, type PipelineRunWithSteps, type RunMode } from './pipeline-run.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
 import { PipelineWorker } from './pipeline-worker.js';
 import {
@@ -52,15 +52,7 @@ export class PipelineRunner implements OnModuleDestroy {
    * (`handOver`) the run is handed back to the queue and its current state returned.
    */
   async runSync(request: StartRunRequest, options: { signal?: AbortSignal } = {}): Promise<PipelineRunWithSteps> {
-    const definition = PipelineGraph.from(request.pipeline).toSpec();
-    const run = await this.repository.createRun({
-      definition,
-      input: request.input,
-      principal: request.principal,
-      correlationId: request.correlationId,
-      mode: 'sync',
-      owner: this.settings.replicaId,
-    });
+    const run = await this.create(request, 'sync', this.settings.replicaId);
     const halt = new AbortController();
     const execution = this.executor.execute(run, { signal: halt.signal });
     this.syncRuns.set(run.runId, { halt, done: execution.catch(() => undefined) });
@@ -79,16 +71,21 @@ export class PipelineRunner implements OnModuleDestroy {
 
   /** Queues a run and returns it at once (`queued`; reported to clients as running). */
   async runAsync(request: StartRunRequest): Promise<PipelineRunWithSteps> {
-    const definition = PipelineGraph.from(request.pipeline).toSpec();
-    const run = await this.repository.createRun({
-      definition,
+    const run = await this.create(request, 'async');
+    this.worker?.wake();
+    return run;
+  }
+
+  /** Checks the definition (throws `PipelineDefinitionError`, nothing stored) and stores the run. */
+  private create(request: StartRunRequest, mode: RunMode, owner?: string): Promise<PipelineRunWithSteps> {
+    return this.repository.createRun({
+      definition: PipelineGraph.from(request.pipeline).toSpec(),
       input: request.input,
       principal: request.principal,
       correlationId: request.correlationId,
-      mode: 'async',
+      mode,
+      ...(owner !== undefined ? { owner } : {}),
     });
-    this.worker?.wake();
-    return run;
   }
 
   /**
