@@ -160,16 +160,22 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     await deadRunner.onModuleDestroy();
   });
 
-  it('answers a synchronous caller with the run as the replica that took it over finished it', async () => {
-    const calls: Call[] = [];
-    const repositoryA = new PipelineRunsRepository(replicaA);
+  /** Replica A runs `chain` synchronously; once step a started, its lease is taken from it. */
+  async function syncRunLostByA(dataSource: DataSource, calls: Call[], input: string, signal?: AbortSignal) {
+    const repositoryA = new PipelineRunsRepository(dataSource);
     const settingsA = { ...timing, replicaId: 'replica-a' };
     const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
-    const answer = runnerA.runSync({ pipeline: chain, input: 'sync', principal: 'key:test', correlationId: 'c-lost' });
+    const answer = runnerA.runSync({ pipeline: chain, input, principal: 'key:test', correlationId: `c-${input}` }, { signal });
     await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
     const runId = calls[0]!.runId;
     // Replica A stalls past the stale threshold (as if paused): its lease is no longer its own.
     await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
+    return { runnerA, answer, runId };
+  }
+
+  it('answers a synchronous caller with the run as the replica that took it over finished it', async () => {
+    const calls: Call[] = [];
+    const { runnerA, answer } = await syncRunLostByA(replicaA, calls, 'sync');
     // Replica B's steps take a while, so A has to wait for B rather than report a running run.
     worker(replicaB, 'replica-b', agents('replica-b', { a: 300, b: 300, c: 300 }, calls)).start();
 
@@ -181,14 +187,8 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
 
   it('stops waiting for a taken-over synchronous run when its caller goes away; the run goes on', async () => {
     const calls: Call[] = [];
-    const repositoryA = new PipelineRunsRepository(replicaA);
-    const settingsA = { ...timing, replicaId: 'replica-a' };
-    const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
     const caller = new AbortController();
-    const answer = runnerA.runSync({ pipeline: chain, input: 'gone', principal: 'key:test', correlationId: 'c-gone' }, { signal: caller.signal });
-    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
-    const runId = calls[0]!.runId;
-    await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
+    const { runnerA, answer, runId } = await syncRunLostByA(replicaA, calls, 'gone', caller.signal);
     worker(replicaB, 'replica-b', agents('replica-b', { a: 2_000 }, calls)).start();
     await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
 
@@ -198,18 +198,6 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     expect(run).toMatchObject({ status: 'completed', owner: 'replica-b' });
     await runnerA.onModuleDestroy();
   });
-
-  /** Replica A runs `chain` synchronously; once step a started, its lease is taken from it. */
-  async function syncRunLostByA(dataSource: DataSource, calls: Call[], input: string) {
-    const repositoryA = new PipelineRunsRepository(dataSource);
-    const settingsA = { ...timing, replicaId: 'replica-a' };
-    const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
-    const answer = runnerA.runSync({ pipeline: chain, input, principal: 'key:test', correlationId: `c-${input}` });
-    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
-    const runId = calls[0]!.runId;
-    await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
-    return { runnerA, answer, runId };
-  }
 
   it('stops waiting for a lost synchronous run that no replica works on, and answers it as it stands', async () => {
     const calls: Call[] = [];
