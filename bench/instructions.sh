@@ -52,18 +52,7 @@ console.log(process.argv[2].padEnd(18), String(Math.round(Number(process.argv[3]
 " "$WORK/load.json" "$label" "$total"
 }
 
-cat >"$WORK/express.mjs" <<'JS'
-import express from 'express';
-const app = express();
-app.use(express.json());
-app.get('/ping', (req, res) => res.json({ ok: true }));
-app.post('/v1/agents/:name/invoke', (req, res) => res.json({ output: 'Echo: ' + req.body.input, usage: { input_tokens: 7, output_tokens: 5, total_tokens: 12 } }));
-app.listen(Number(process.env.PORT), '127.0.0.1');
-JS
-cp "$WORK/express.mjs" ./.bench-express-floor.mjs
-trap 'kill $(cat "$WORK"/pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK" ./.bench-express-floor.mjs' EXIT
-
-measure express 4181 /ping "x-unused: 1" -- node ./.bench-express-floor.mjs
+measure express 4181 /ping "x-unused: 1" -- node dist/bench/express-floor.js
 measure "bare Nest" 4182 /ping "x-unused: 1" -- node dist/bench/nest-floor.js
 DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias \
   measure app 4183 /livez "x-api-key: $KEY" -- node dist/src/main.js

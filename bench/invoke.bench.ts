@@ -17,17 +17,6 @@ import {
 
 const API_KEY = 'bench-key-0123456789abcdef';
 const BODY = JSON.stringify({ input: 'hello from the benchmark' });
-const ANSWER = 'JSON.stringify({ output: "Echo: " + body.input, usage: { input_tokens: 7, output_tokens: 5, total_tokens: 12 } })';
-
-/** The platform we build on: Express parsing JSON and answering the same JSON, nothing else. */
-const EXPRESS_FLOOR = `
-import express from 'express';
-const app = express();
-app.use(express.json());
-app.get('/ping', (req, res) => res.json({ ok: true }));
-app.post('/v1/agents/:name/invoke', (req, res) => { const body = req.body; res.json(JSON.parse(${ANSWER})); });
-app.listen(Number(process.env.PORT), '127.0.0.1');
-`;
 
 /** The limit: node:http reading the body and answering the same JSON. */
 const HTTP_FLOOR = `
@@ -36,7 +25,7 @@ http.createServer((req, res) => {
   if (req.method === 'GET') { res.setHeader('content-type', 'application/json'); return res.end('{"ok":true}'); }
   let text = '';
   req.on('data', (chunk) => (text += chunk));
-  req.on('end', () => { const body = JSON.parse(text); res.setHeader('content-type', 'application/json'); res.end(${ANSWER}); });
+  req.on('end', () => { const body = JSON.parse(text); res.setHeader('content-type', 'application/json'); res.end(JSON.stringify({ output: 'Echo: ' + body.input, usage: { input_tokens: 7, output_tokens: 5, total_tokens: 12 } })); });
 }).listen(Number(process.env.PORT), '127.0.0.1');
 `;
 
@@ -84,7 +73,7 @@ export async function benchInvoke(): Promise<Figures> {
   const database = await benchDatabase();
   const servers: ServerProcess[] = [];
   try {
-    const express = await startScript(EXPRESS_FLOOR, await freePort());
+    const express = await startScript({ file: 'dist/bench/express-floor.js' }, await freePort());
     servers.push(express);
     const bare = await startScript(HTTP_FLOOR, await freePort());
     servers.push(bare);
