@@ -68,11 +68,7 @@ export class SseWriter {
     const response = this.response;
     if (response.writableEnded) return;
     response.end();
-    if (response.writableFinished || response.destroyed) return;
-    const stalled = setTimeout(() => response.destroy(), this.stallLimitFor(response.writableLength));
-    const settle = () => clearTimeout(stalled);
-    response.once('finish', settle);
-    response.once('close', settle);
+    if (!response.writableFinished && !response.destroyed) void this.flushedOrGone('finish');
   }
 
   /** False when the chunk had to be buffered beyond the socket's high-water mark. */
@@ -90,23 +86,33 @@ export class SseWriter {
     const response = this.response;
     if (!response.writableNeedDrain || response.destroyed) return Promise.resolve();
     // Senders waiting at the same time (tools of one turn) share one wait.
-    this.pendingDrain ??= new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(stalled);
-        response.off('drain', done);
-        response.off('close', done);
-        this.pendingDrain = undefined;
-        resolve();
-      };
-      const stalled = setTimeout(() => response.destroy(), this.stallLimitFor(response.writableLength));
-      response.on('drain', done);
-      response.on('close', done);
-    });
+    if (!this.pendingDrain) {
+      const wait = this.flushedOrGone('drain');
+      this.pendingDrain = wait;
+      // Registered before any sender awaits it, so cleared before any of them goes on.
+      void wait.then(() => (this.pendingDrain = undefined));
+    }
     return this.pendingDrain;
   }
 
-  private stallLimitFor(bufferedBytes: number): number {
-    return this.stallLimitMs + Math.ceil(bufferedBytes / this.slowestReadBytesPerMs);
+  /**
+   * Settles on `event` or when the client has gone; a client that has not read the buffered
+   * bytes by the stall limit is disconnected.
+   */
+  private flushedOrGone(event: 'drain' | 'finish'): Promise<void> {
+    const response = this.response;
+    const limit = this.stallLimitMs + Math.ceil(response.writableLength / this.slowestReadBytesPerMs);
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(stalled);
+        response.off(event, done);
+        response.off('close', done);
+        resolve();
+      };
+      const stalled = setTimeout(() => response.destroy(), limit);
+      response.on(event, done);
+      response.on('close', done);
+    });
   }
 
   private stop(): void {
