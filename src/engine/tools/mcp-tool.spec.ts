@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { McpClientPool, type McpServerConfig } from './mcp-client-pool.js';
 import { McpTool, mcpResultToText, parseMcpReference } from './mcp-tool.js';
+import { isProcessAlive } from '../../common/process-alive.js';
 
 const ECHO_SERVER = fileURLToPath(new URL('../../../test/support/fakes/mcp-echo-server.mjs', import.meta.url));
 
@@ -12,15 +13,6 @@ const echoServer = (overrides: Partial<McpServerConfig> = {}): McpServerConfig =
   args: [ECHO_SERVER],
   ...overrides,
 });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('McpTool with a stdio server', () => {
   let pool: McpClientPool;
@@ -105,9 +97,9 @@ describe('McpTool with a stdio server', () => {
     const tool = new McpTool({ name: 'say', server: 'echo', tool: 'echo' }, pool);
     await tool.run({ text: 'x' }, {});
     const pid = await pidOf(pool);
-    expect(isAlive(pid)).toBe(true);
+    expect(isProcessAlive(pid)).toBe(true);
     await pool.close();
-    expect(isAlive(pid)).toBe(false);
+    expect(isProcessAlive(pid)).toBe(false);
     expect((await tool.run({ text: 'x' }, {})).error).toBe('MCP tool "echo/echo" failed: the MCP client pool is closed');
   });
 });
