@@ -5,6 +5,7 @@ import type {
   MessageParam,
   Tool,
 } from '@anthropic-ai/sdk/resources/messages/messages';
+import { accumulateStream } from './sdk-stream.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -85,19 +86,12 @@ export class AnthropicProvider implements ModelProvider {
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const ctx = this.context(request);
     const client = this.ready(ctx);
-    const accumulator = new EventAccumulator(ctx);
-    try {
-      const events = await client.messages.create({ ...this.body(request), stream: true }, { signal: request.signal });
-      for await (const event of events as AsyncIterable<unknown>) {
-        const text = accumulator.add(event);
-        if (text) yield { type: 'token', content: text };
-      }
-    } catch (err) {
-      throw this.toProviderError(err, ctx);
-    }
-    // The SDK ends an aborted stream quietly instead of throwing.
-    if (request.signal?.aborted) throw abortedError(ctx);
-    yield { type: 'end', response: accumulator.finish() };
+    yield* accumulateStream(
+      async () => (await client.messages.create({ ...this.body(request), stream: true }, { signal: request.signal })) as AsyncIterable<unknown>,
+      new EventAccumulator(ctx),
+      ctx,
+      (err) => this.toProviderError(err, ctx),
+    );
   }
 
   private context(request: ChatRequest): ErrorContext {

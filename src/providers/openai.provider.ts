@@ -4,6 +4,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionTool,
 } from 'openai/resources/chat/completions/completions';
+import { accumulateStream } from './sdk-stream.js';
 import {
   type ChatMessage,
   type ChatRequest,
@@ -93,22 +94,16 @@ export class OpenAIProvider implements ModelProvider {
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamEvent> {
     const ctx = this.context(request);
     this.checkReady(ctx);
-    const accumulator = new ChunkAccumulator(ctx);
-    try {
-      const chunks = await this.client.chat.completions.create(
-        { ...this.body(request), stream: true, stream_options: { include_usage: true } },
-        { signal: request.signal },
-      );
-      for await (const chunk of chunks as AsyncIterable<unknown>) {
-        const text = accumulator.add(chunk);
-        if (text) yield { type: 'token', content: text };
-      }
-    } catch (err) {
-      throw this.toProviderError(err, ctx);
-    }
-    // The SDK ends an aborted stream quietly instead of throwing.
-    if (request.signal?.aborted) throw abortedError(ctx);
-    yield { type: 'end', response: accumulator.finish() };
+    yield* accumulateStream(
+      async () =>
+        (await this.client.chat.completions.create(
+          { ...this.body(request), stream: true, stream_options: { include_usage: true } },
+          { signal: request.signal },
+        )) as AsyncIterable<unknown>,
+      new ChunkAccumulator(ctx),
+      ctx,
+      (err) => this.toProviderError(err, ctx),
+    );
   }
 
   private context(request: ChatRequest): ErrorContext {
