@@ -1,5 +1,29 @@
 export { formatDiagnostics, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
+export {
+  checkWhen,
+  parseWhen,
+  WhenExpression,
+  WhenSyntaxError,
+  type WhenContext,
+  type WhenStepStatus,
+  type WhenValue,
+} from './expressions.js';
+export { findCycles, type Cycle } from './graph.js';
 export { DEFINITIONS_SCHEMA } from './json-schema.js';
 export { loadDefinitions, memorySourceHost, nodeSourceHost, type LoadOptions, type LoadResult, type SourceHost } from './loader.js';
 export * from './model.js';
+export {
+  checkModelRef,
+  InvalidModelError,
+  MODEL_USAGE,
+  modelRefProblem,
+  parseMockModel,
+  parseModelRef,
+  PROVIDER_NAMES,
+  type MockFailure,
+  type MockModelSpec,
+  type ModelRef,
+  type ProviderName,
+} from './model-ref.js';
+export { placeholderAt, placeholders, render, stepInputKey, stepInputReferences, type Placeholder } from './template.js';
 export { parseDuration, parseSize } from './units.js';

@@ -52,23 +52,23 @@ export function memorySourceHost(files: Record<string, string>): SourceHost {
     return false;
   };
   return {
-    async kind(p) {
-      if (normalized.has(nodePath.resolve(p))) return 'file';
-      return isDir(p) ? 'directory' : 'missing';
+    kind(p) {
+      if (normalized.has(nodePath.resolve(p))) return Promise.resolve('file');
+      return Promise.resolve(isDir(p) ? 'directory' : 'missing');
     },
-    async readText(p) {
+    readText(p) {
       const t = normalized.get(nodePath.resolve(p));
-      if (t === undefined) throw new Error(`ENOENT: no such file, open '${p}'`);
-      return t;
+      if (t === undefined) return Promise.reject(new Error(`ENOENT: no such file, open '${p}'`));
+      return Promise.resolve(t);
     },
-    async list(p) {
+    list(p) {
       const prefix = nodePath.resolve(p) + nodePath.sep;
       const names = new Set<string>();
       for (const k of normalized.keys()) if (k.startsWith(prefix)) names.add(k.slice(prefix.length).split(nodePath.sep)[0]);
-      return [...names];
+      return Promise.resolve([...names]);
     },
-    async canonical(p) {
-      return nodePath.resolve(p);
+    canonical(p) {
+      return Promise.resolve(nodePath.resolve(p));
     },
   };
 }

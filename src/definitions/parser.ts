@@ -379,7 +379,7 @@ class Parser extends AgentBlocksParser {
         case 'input':
         case 'output':
           this.mark(skill, a.text, a);
-          skill[a.text as 'input' | 'output'] = this.fields(`the ${a.text} of ${ctx}`, false);
+          skill[a.text] = this.fields(`the ${a.text} of ${ctx}`, false);
           return;
         case 'tool':
           this.mark(skill, 'tool', a);
@@ -690,7 +690,7 @@ class Parser extends AgentBlocksParser {
           deploy.health = health;
           this.mark(deploy, 'health', a);
           this.block(`the health block of ${ctx}`, HEALTH_ATTRS, (h) => {
-            this.put(health, h.text as 'path' | 'interval' | 'timeout', this.string(h));
+            this.put(health, h.text, this.string(h));
           });
           return;
         }
@@ -699,7 +699,7 @@ class Parser extends AgentBlocksParser {
           deploy.resources = resources;
           this.mark(deploy, 'resources', a);
           this.block(`the resources block of ${ctx}`, RESOURCES_ATTRS, (r) => {
-            this.put(resources, r.text as 'cpu' | 'memory', this.string(r));
+            this.put(resources, r.text, this.string(r));
           });
           return;
         }
@@ -709,7 +709,7 @@ class Parser extends AgentBlocksParser {
           this.mark(deploy, 'autoscale', a);
           this.block(`the autoscale block of ${ctx}`, AUTOSCALE_ATTRS, (s) => {
             if (s.text === 'metric') this.put(autoscale, 'metric', this.string(s));
-            else this.put(autoscale, s.text as 'min' | 'max' | 'target', this.integer(s));
+            else this.put(autoscale, s.text, this.integer(s));
           });
           return;
         }

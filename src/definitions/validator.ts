@@ -1,8 +1,12 @@
 import { DiagnosticBag, SourcePos, didYouMean } from './diagnostics.js';
 import type { AgentDraft, DefinitionsDraft, PipelineDraft, SkillDraft, ToolDraft } from './draft.js';
+import { parseWhen, WhenSyntaxError } from './expressions.js';
+import { findCycles } from './graph.js';
+import { checkModelRef } from './model-ref.js';
 import type { CollectionName, OnInputStatement } from './model.js';
 import { COLLECTIONS } from './model.js';
 import type { Locator, ModelPath } from './positions.js';
+import { placeholders, stepInputReferences } from './template.js';
 import { parseDuration, parseSize } from './units.js';
 
 export const KIND_LABELS: Record<CollectionName, string> = {
@@ -75,8 +79,10 @@ export function oneOfText(values: readonly string[]): string {
 
 /**
  * Checks what the grammar cannot: required parts, references between definitions (with
- * did-you-mean hints), duplicate names, enumerations, ranges, durations and pipeline cycles.
- * Shared by both routes, so `.ias` and JSON/YAML give the same messages.
+ * did-you-mean hints), duplicate names, enumerations, ranges, durations, model strings, and
+ * pipeline conditions, input templates and cycles. Shared by both routes, so `.ias` and
+ * JSON/YAML give the same messages. It covers everything the runtime refuses in a definition,
+ * so `npm run definitions -- check` accepts exactly what the server starts with.
  */
 export function validateDraft(draft: DefinitionsDraft, loc: Locator, diags: DiagnosticBag, options: ValidateOptions): void {
   new Validator(draft, loc, diags, options).run();
@@ -94,6 +100,18 @@ class Validator {
 
   private error(path: ModelPath, message: string, ...hints: (string | undefined)[]): void {
     this.diags.error(this.loc.at(path), message, ...hints);
+  }
+
+  /**
+   * For checks of what a value says (a model string, a condition): a value the parser already
+   * refused at that position (an unterminated string, say) is not reported a second time.
+   */
+  private valueError(path: ModelPath, message: string, ...hints: (string | undefined)[]): void {
+    const pos = this.loc.at(path);
+    const known = this.diags.items.some(
+      (d) => d.severity === 'error' && d.file === pos.file && d.line === pos.line && d.column === pos.column,
+    );
+    if (!known) this.diags.error(pos, message, ...hints);
   }
 
   run(): void {
@@ -185,8 +203,7 @@ class Validator {
     if (p.variables.length === 0) return;
     const declared = new Set(p.variables.map((v) => v.name));
     const reported = new Set<string>();
-    for (const m of p.content.matchAll(/\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g)) {
-      const name = m[1];
+    for (const { key: name } of placeholders(p.content)) {
       if (declared.has(name) || reported.has(name)) continue;
       reported.add(name);
       this.diags.warning(
@@ -265,6 +282,8 @@ class Validator {
       this.error([...base, 'model'], `${ctx} sets both model and models`, 'keep one: the first entry of models is the model');
     }
     if (a.model === '' || a.models?.includes('')) this.error([...base, 'model'], `${ctx} has an empty model name`);
+    if (a.models !== undefined) a.models.forEach((m, j) => this.modelRef(m, ctx, base, 'models', j));
+    else if (a.model !== undefined) this.modelRef(a.model, ctx, base, 'model');
     if (a.temperature !== undefined && !(a.temperature >= 0 && a.temperature <= 2)) {
       this.error([...base, 'temperature'], `temperature must be between 0 and 2, got ${a.temperature}`);
     }
@@ -294,6 +313,13 @@ class Validator {
     if (a.on_input !== undefined) this.onInput(a.on_input, [...base, 'on_input']);
   }
 
+  private modelRef(value: string, ctx: string, base: ModelPath, a: Seg, b?: Seg): void {
+    if (value === '') return;
+    const problem = checkModelRef(value);
+    if (problem === undefined) return;
+    this.valueError(join(base, a, b), `invalid model ${JSON.stringify(value)} in ${ctx}: ${problem.reason}`, problem.hint);
+  }
+
   private onInput(statements: OnInputStatement[], base: ModelPath): void {
     statements.forEach((s, j) => {
       const path = [...base, j];
@@ -317,6 +343,10 @@ class Validator {
     });
   }
 
+  /**
+   * Everything the pipeline engine refuses when it builds a run's graph (src/pipelines/pipeline-graph.ts),
+   * here with positions: steps, dependencies, `when` conditions, input templates and cycles.
+   */
   private pipeline(p: PipelineDraft, i: number): void {
     const ctx = `pipeline "${p.name}"`;
     const base: ModelPath = ['pipelines', i];
@@ -325,54 +355,64 @@ class Validator {
       return;
     }
     const index = new Map<string, number>();
-    const stepNames = new Set(p.steps.map((s) => s.name));
     p.steps.forEach((s, j) => {
-      if (index.has(s.name)) this.error([...base, 'steps', j, 'name'], `duplicate step "${s.name}" in ${ctx}`);
+      if (s.name === '') this.error([...base, 'steps', j, 'name'], `a step of ${ctx} has an empty name`);
+      else if (index.has(s.name)) this.error([...base, 'steps', j, 'name'], `duplicate step "${s.name}" in ${ctx}`);
       else index.set(s.name, j);
+    });
+    const stepNames = [...index.keys()];
+    // The steps each step waits for, as the engine orders them: depends_on, then what its
+    // condition reads, then what its input reads. Each edge keeps the attribute it was
+    // written in (and its index in depends_on), for reporting a cycle it closes.
+    const edges = p.steps.map((s, j) => {
+      const stepCtx = `step "${s.name}" of ${ctx}`;
       if (s.agent === undefined) {
-        if (!this.options.written(s, 'agent')) this.error([...base, 'steps', j], `step "${s.name}" of ${ctx} has no agent`, 'add: agent "<agent>"');
+        if (!this.options.written(s, 'agent')) this.error(join(base, 'steps', j), `${stepCtx} has no agent`, 'add: agent "<agent>"');
       } else {
         this.reference('agents', s.agent, base, 'steps', j, 'agent');
       }
+      const out = new Map<string, { target: number; key: 'depends_on' | 'when' | 'input'; k?: number }>();
       s.depends_on.forEach((dep, k) => {
-        if (!stepNames.has(dep)) {
-          this.error(
-            [...base, 'steps', j, 'depends_on', k],
-            `step "${dep}" not found in ${ctx}`,
-            didYouMean(dep, stepNames),
-          );
+        const target = index.get(dep);
+        if (target === undefined) {
+          this.error(join(base, 'steps', j, 'depends_on').concat(k), `step "${dep}" not found in ${ctx}`, didYouMean(dep, stepNames));
+        } else if (out.has(dep)) {
+          this.error(join(base, 'steps', j, 'depends_on').concat(k), `${stepCtx} lists "${dep}" twice in depends_on`);
+        } else {
+          out.set(dep, { target, key: 'depends_on', k });
         }
       });
+      const read = (names: readonly string[], key: 'when' | 'input', what: string): void => {
+        for (const name of names) {
+          const target = index.get(name);
+          if (target === undefined) {
+            const message = `${what} of ${stepCtx} reads step "${name}", which is not in the pipeline`;
+            this.error(join(base, 'steps', j, key), message, didYouMean(name, stepNames));
+          } else if (!out.has(name)) {
+            out.set(name, { target, key });
+          }
+        }
+      };
+      if (s.when !== undefined) read(this.whenReferences(s.when, join(base, 'steps', j, 'when'), stepCtx), 'when', 'the when condition');
+      if (s.input !== undefined) read(stepInputReferences(s.input), 'input', 'the input');
+      return [...out.values()];
     });
-    this.cycles(p, base, index);
+    for (const cycle of findCycles(edges.map((out) => out.map((e) => e.target)))) {
+      const names = cycle.path.map((j) => p.steps[j].name);
+      const { key, k } = edges[cycle.from][cycle.edge];
+      this.error(join(base, 'steps', cycle.from, key).concat(k ?? []), `dependency cycle in ${ctx}: ${names.join(' -> ')}`);
+    }
   }
 
-  /** Depth-first search in declaration order; each back edge is one cycle, reported where it closes. */
-  private cycles(p: PipelineDraft, base: ModelPath, index: Map<string, number>): void {
-    const state = new Array<number>(p.steps.length).fill(0);
-    const stack: number[] = [];
-    const visit = (j: number): void => {
-      state[j] = 1;
-      stack.push(j);
-      p.steps[j].depends_on.forEach((dep, k) => {
-        const target = index.get(dep);
-        if (target === undefined) return;
-        if (state[target] === 1) {
-          const names = stack.slice(stack.indexOf(target)).map((n) => p.steps[n].name);
-          this.error(
-            [...base, 'steps', j, 'depends_on', k],
-            `dependency cycle in pipeline "${p.name}": ${[...names, p.steps[target].name].join(' -> ')}`,
-          );
-        } else if (state[target] === 0) {
-          visit(target);
-        }
-      });
-      stack.pop();
-      state[j] = 2;
-    };
-    p.steps.forEach((_, j) => {
-      if (state[j] === 0) visit(j);
-    });
+  /** The steps a condition reads; none when it does not parse, which is reported. */
+  private whenReferences(condition: string, path: ModelPath, ctx: string): readonly string[] {
+    try {
+      return parseWhen(condition).references;
+    } catch (error) {
+      if (!(error instanceof WhenSyntaxError)) throw error;
+      this.valueError(path, `invalid when condition of ${ctx}: ${error.reason} (column ${error.column} of the condition)`);
+      return [];
+    }
   }
 
   private deploys(): void {

@@ -1,3 +1,5 @@
+import { render } from '../definitions/index.js';
+
 /** A system prompt with `{{variables}}`, as declared by a `prompt` block. */
 export interface PromptTemplate {
   name: string;
@@ -7,6 +9,9 @@ export interface PromptTemplate {
 
 /** A required variable was neither given nor defaulted. */
 export class MissingPromptVariableError extends Error {
+  /** The caller's mistake: answered 400 (src/common/errors/error-table.ts). */
+  readonly code = 'invalid_request';
+
   constructor(readonly variables: string[]) {
     super(
       `Missing required prompt variable${variables.length > 1 ? 's' : ''}: ${variables.map((name) => `"${name}"`).join(', ')}. ` +
@@ -15,8 +20,6 @@ export class MissingPromptVariableError extends Error {
     this.name = 'MissingPromptVariableError';
   }
 }
-
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
 /**
  * Fills `{{name}}` from the given values, then the declared defaults. A declared optional
@@ -28,10 +31,10 @@ export function renderPrompt(template: PromptTemplate, values: Record<string, st
     .filter((variable) => variable.required && values[variable.name] === undefined && variable.default === undefined)
     .map((variable) => variable.name);
   if (missing.length > 0) throw new MissingPromptVariableError(missing);
-  return template.content.replace(PLACEHOLDER, (whole, name: string) => {
+  return render(template.content, (name) => {
     if (Object.hasOwn(values, name)) return values[name];
     const variable = declared.get(name);
-    if (!variable) return whole;
+    if (!variable) return undefined;
     return variable.default ?? '';
   });
 }

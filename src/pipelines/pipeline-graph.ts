@@ -1,4 +1,13 @@
-import { parseWhen, WhenSyntaxError, type WhenExpression } from './when-expression.js';
+import {
+  findCycles,
+  parseWhen,
+  placeholders,
+  render,
+  stepInputKey,
+  stepInputReferences,
+  WhenSyntaxError,
+  type WhenExpression,
+} from '../definitions/index.js';
 
 /**
  * What the engine needs of a pipeline definition. Kept apart from the definitions model so
@@ -46,8 +55,6 @@ export interface GraphStep {
    */
   readonly prerequisites: readonly string[];
 }
-
-const PLACEHOLDER = /\{\{\s*(input|steps\.([A-Za-z0-9_-]+)\.output)\s*\}\}/g;
 
 /** The dependency structure of one pipeline, validated. */
 export class PipelineGraph {
@@ -118,7 +125,11 @@ export class PipelineGraph {
   }
 }
 
-/** Every problem of a pipeline definition (empty when valid), for the definitions validator. */
+/**
+ * Every problem of a pipeline definition (empty when valid). Definitions loaded from files are
+ * refused with positions by the definitions validator first; this guards stored runs and specs
+ * given in code.
+ */
 export function validatePipeline(spec: PipelineSpec): string[] {
   return buildSteps(spec).problems;
 }
@@ -128,28 +139,19 @@ export function normalizeDependsOn(value: PipelineStepSpec['depends_on']): strin
   return typeof value === 'string' ? [value] : [...value];
 }
 
-/** The last-declared step that no other step depends on (api.md §5). */
+/** The last-declared step that no other step depends on (docs/api.md §7.3). */
 export function finalStepOf(steps: readonly { name: string; dependsOn: readonly string[] }[]): string {
   const dependedOn = new Set(steps.flatMap((step) => step.dependsOn));
   for (let i = steps.length - 1; i >= 0; i--) {
-    if (!dependedOn.has(steps[i]!.name)) return steps[i]!.name;
+    if (!dependedOn.has(steps[i].name)) return steps[i].name;
   }
   // Only reachable with a cycle, which validation rejects.
-  return steps[steps.length - 1]!.name;
+  return steps[steps.length - 1].name;
 }
 
 /** True when a step `input` holds a placeholder and is therefore sent rendered. */
 export function hasPlaceholders(template: string): boolean {
-  return new RegExp(PLACEHOLDER.source).test(template);
-}
-
-/** Names of the steps an input template reads. */
-export function templateReferences(template: string): string[] {
-  const names: string[] = [];
-  for (const match of template.matchAll(PLACEHOLDER)) {
-    if (match[2] !== undefined && !names.includes(match[2])) names.push(match[2]);
-  }
-  return names;
+  return placeholders(template).some((placeholder) => stepInputKey(placeholder.key) !== undefined);
 }
 
 export interface StepInputContext {
@@ -164,13 +166,15 @@ export interface StepInputContext {
  * never expanded again. A step without output renders as the empty string.
  */
 export function renderTemplate(template: string, context: StepInputContext): string {
-  return template.replace(PLACEHOLDER, (_match, _whole: string, step: string | undefined) =>
-    step === undefined ? context.input : (context.outputOf(step) ?? ''),
-  );
+  return render(template, (key) => {
+    const read = stepInputKey(key);
+    if (read === undefined) return undefined;
+    return read.kind === 'input' ? context.input : (context.outputOf(read.step) ?? '');
+  });
 }
 
 /**
- * The input a step is sent (api.md §5): its rendered template when its `input` has
+ * The input a step is sent (docs/api.md §7.4): its rendered template when its `input` has
  * placeholders; else the run input for a root step, the output of its one dependency, or the
  * outputs of several dependencies in `depends_on` order, each under a `## <step>` heading.
  * Dependencies without output (skipped) are left out; when none has output the step gets the
@@ -185,13 +189,14 @@ export function stepInput(
     .map((name) => ({ name, output: context.outputOf(name) }))
     .filter((entry): entry is { name: string; output: string } => typeof entry.output === 'string');
   if (outputs.length === 0) return context.input;
-  if (step.dependsOn.length === 1) return outputs[0]!.output;
+  if (step.dependsOn.length === 1) return outputs[0].output;
   return outputs.map(({ name, output }) => `## ${name}\n\n${output}`).join('\n\n');
 }
 
 function buildSteps(spec: PipelineSpec): { steps: GraphStep[]; problems: string[] } {
   const problems: string[] = [];
-  const specs = Array.isArray(spec.steps) ? spec.steps : [];
+  // Stored run definitions come back from the database: do not trust their shape.
+  const specs: readonly PipelineStepSpec[] = Array.isArray(spec.steps) ? (spec.steps as readonly PipelineStepSpec[]) : [];
   if (specs.length === 0) problems.push('a pipeline needs at least one step');
   const names = new Set<string>();
   for (const step of specs) {
@@ -216,7 +221,7 @@ function buildSteps(spec: PipelineSpec): { steps: GraphStep[]; problems: string[
         problems.push(`step '${step.name}': invalid when condition: ${error.message}`);
       }
     }
-    const references = [...(when?.references ?? []), ...(step.input !== undefined ? templateReferences(step.input) : [])];
+    const references = [...(when?.references ?? []), ...(step.input !== undefined ? stepInputReferences(step.input) : [])];
     for (const reference of references) {
       if (!names.has(reference)) problems.push(`step '${step.name}' refers to unknown step '${reference}'`);
     }
@@ -232,31 +237,8 @@ function buildSteps(spec: PipelineSpec): { steps: GraphStep[]; problems: string[
     };
   });
 
-  const cycle = findCycle(steps);
-  if (cycle) problems.push(`dependency cycle: ${cycle.join(' -> ')}`);
+  const index = new Map(steps.map((step, position) => [step.name, position]));
+  const [cycle] = findCycles(steps.map((step) => step.prerequisites.map((name) => index.get(name))));
+  if (cycle) problems.push(`dependency cycle: ${cycle.path.map((position) => steps[position].name).join(' -> ')}`);
   return { steps, problems };
-}
-
-function findCycle(steps: readonly GraphStep[]): string[] | undefined {
-  const byName = new Map(steps.map((step) => [step.name, step]));
-  const state = new Map<string, 'visiting' | 'done'>();
-  const path: string[] = [];
-  const visit = (name: string): string[] | undefined => {
-    if (state.get(name) === 'done') return undefined;
-    if (state.get(name) === 'visiting') return [...path.slice(path.indexOf(name)), name];
-    state.set(name, 'visiting');
-    path.push(name);
-    for (const next of byName.get(name)?.prerequisites ?? []) {
-      const cycle = visit(next);
-      if (cycle) return cycle;
-    }
-    path.pop();
-    state.set(name, 'done');
-    return undefined;
-  };
-  for (const step of steps) {
-    const cycle = visit(step.name);
-    if (cycle) return cycle;
-  }
-  return undefined;
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MockProvider, parseMockModel, splitWords } from './mock.provider.js';
+import { parseMockModel } from '../definitions/model-ref.js';
+import { MockProvider, splitWords } from './mock.provider.js';
 import { type ChatMessage, type ChatRequest, type ChatStreamEvent, type ToolSpec } from './model-provider.js';
 import { collect, providerFailure } from '../../test/support/provider-assertions.js';
 
@@ -49,17 +50,17 @@ describe('MockProvider answers', () => {
 
     expect(response).toEqual({
       content: 'Echo: Hello big   world',
-      tool_calls: [],
+      toolCalls: [],
       // 5 + 3 + 2 + 3 words in, 4 words out.
-      usage: { input_tokens: 13, output_tokens: 4, total_tokens: 17 },
-      finish_reason: 'stop',
+      usage: { inputTokens: 13, outputTokens: 4, totalTokens: 17 },
+      finishReason: 'stop',
     });
   });
 
   it('answers "Echo: " when there is no user message', async () => {
     const response = await mock.chat({ model: 'echo', messages: [{ role: 'system', content: 'alone' }] });
     expect(response.content).toBe('Echo: ');
-    expect(response.usage).toEqual({ input_tokens: 1, output_tokens: 1, total_tokens: 2 });
+    expect(response.usage).toEqual({ inputTokens: 1, outputTokens: 1, totalTokens: 2 });
   });
 
   it('treats any name other than fail as the echo model', async () => {
@@ -84,28 +85,28 @@ describe('MockProvider answers', () => {
         type: 'end',
         response: {
           content: 'Echo: Hello big\nworld',
-          tool_calls: [],
-          usage: { input_tokens: 3, output_tokens: 4, total_tokens: 7 },
-          finish_reason: 'stop',
+          toolCalls: [],
+          usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7 },
+          finishReason: 'stop',
         },
       },
     ]);
   });
 
   it('cuts a text answer to max_tokens words and says so', async () => {
-    const response = await mock.chat(ask('echo', 'Hello big world', { max_tokens: 2 }));
-    const events = await collect(mock.stream(ask('echo', 'Hello big world', { max_tokens: 2 })));
+    const response = await mock.chat(ask('echo', 'Hello big world', { maxTokens: 2 }));
+    const events = await collect(mock.stream(ask('echo', 'Hello big world', { maxTokens: 2 })));
     expect(response).toEqual({
       content: 'Echo: Hello',
-      tool_calls: [],
-      usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
-      finish_reason: 'length',
+      toolCalls: [],
+      usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
+      finishReason: 'length',
     });
     expect(events.slice(0, -1)).toEqual([
       { type: 'token', content: 'Echo: ' },
       { type: 'token', content: 'Hello' },
     ]);
-    expect((await mock.chat(ask('echo', 'Hello big world', { max_tokens: 4 }))).finish_reason).toBe('stop');
+    expect((await mock.chat(ask('echo', 'Hello big world', { maxTokens: 4 }))).finishReason).toBe('stop');
   });
 
   it('keeps leading whitespace with the first word when splitting', () => {
@@ -125,7 +126,7 @@ describe('the examples of docs/mock-model.md', () => {
       ],
     });
     expect(response.content).toBe('Echo: Hello big world');
-    expect(response.usage).toEqual({ input_tokens: 6, output_tokens: 4, total_tokens: 10 });
+    expect(response.usage).toEqual({ inputTokens: 6, outputTokens: 4, totalTokens: 10 });
   });
 
   it('a conversation with a tool', async () => {
@@ -139,11 +140,11 @@ describe('the examples of docs/mock-model.md', () => {
       tools,
       messages: [
         user,
-        { role: 'assistant', content: '', tool_calls: call.tool_calls },
-        { role: 'tool', tool_call_id: 'call_mock_1', name: 'web-search', content: '3 cats' },
+        { role: 'assistant', content: '', toolCalls: call.toolCalls },
+        { role: 'tool', toolCallId: 'call_mock_1', name: 'web-search', content: '3 cats' },
       ],
     });
-    expect(call.tool_calls).toEqual([{ id: 'call_mock_1', name: 'web-search', arguments: { query: 'look up cats with web-search' } }]);
+    expect(call.toolCalls).toEqual([{ id: 'call_mock_1', name: 'web-search', arguments: { query: 'look up cats with web-search' } }]);
     expect(answer.content).toBe('Tool web-search returned: 3 cats');
   });
 });
@@ -156,7 +157,7 @@ describe('MockProvider tool-call demo', () => {
 
     expect(response).toEqual({
       content: '',
-      tool_calls: [
+      toolCalls: [
         {
           id: 'call_mock_1',
           name: 'web-search',
@@ -173,14 +174,14 @@ describe('MockProvider tool-call demo', () => {
           },
         },
       ],
-      usage: { input_tokens: 6, output_tokens: 1, total_tokens: 7 },
-      finish_reason: 'tool_calls',
+      usage: { inputTokens: 6, outputTokens: 1, totalTokens: 7 },
+      finishReason: 'tool_calls',
     });
   });
 
   it('calls every named tool, in order of first mention, case-insensitively', async () => {
     const response = await mock.chat(ask('echo', 'CALC 2+2 then Web-Search it', { tools: [searchTool, calculatorTool] }));
-    expect(response.tool_calls.map((call) => [call.id, call.name])).toEqual([
+    expect(response.toolCalls.map((call) => [call.id, call.name])).toEqual([
       ['call_mock_1', 'calc'],
       ['call_mock_2', 'web-search'],
     ]);
@@ -188,7 +189,7 @@ describe('MockProvider tool-call demo', () => {
 
   it('matches whole tool names only', async () => {
     const response = await mock.chat(ask('echo', 'do some research on calculus', { tools: [searchTool, calculatorTool, { ...calculatorTool, name: 'search' }] }));
-    expect(response.tool_calls).toEqual([]);
+    expect(response.toolCalls).toEqual([]);
     expect(response.content).toBe('Echo: do some research on calculus');
   });
 
@@ -198,38 +199,38 @@ describe('MockProvider tool-call demo', () => {
       {
         role: 'assistant',
         content: '',
-        tool_calls: [
+        toolCalls: [
           { id: 'call_mock_1', name: 'web-search', arguments: {} },
           { id: 'call_mock_2', name: 'calc', arguments: {} },
         ],
       },
-      { role: 'tool', tool_call_id: 'call_mock_1', name: 'web-search', content: '3 cats found' },
-      { role: 'tool', tool_call_id: 'call_mock_2', name: 'calc', content: 'division by zero', is_error: true },
+      { role: 'tool', toolCallId: 'call_mock_1', name: 'web-search', content: '3 cats found' },
+      { role: 'tool', toolCallId: 'call_mock_2', name: 'calc', content: 'division by zero', isError: true },
     ];
 
     const response = await mock.chat({ model: 'echo', messages, tools: [searchTool, calculatorTool] });
 
     expect(response.content).toBe('Tool web-search returned: 3 cats found\nTool calc failed: division by zero');
-    expect(response.tool_calls).toEqual([]);
-    expect(response.finish_reason).toBe('stop');
+    expect(response.toolCalls).toEqual([]);
+    expect(response.finishReason).toBe('stop');
   });
 
   it('numbers call ids on from the calls already in the conversation', async () => {
     const messages: ChatMessage[] = [
       { role: 'user', content: 'calc 1' },
-      { role: 'assistant', content: '', tool_calls: [{ id: 'call_mock_1', name: 'calc', arguments: {} }] },
-      { role: 'tool', tool_call_id: 'call_mock_1', name: 'calc', content: '1' },
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_mock_1', name: 'calc', arguments: {} }] },
+      { role: 'tool', toolCallId: 'call_mock_1', name: 'calc', content: '1' },
       { role: 'assistant', content: 'Tool calc returned: 1' },
       { role: 'user', content: 'calc 2' },
     ];
     const response = await mock.chat({ model: 'echo', messages, tools: [calculatorTool] });
-    expect(response.tool_calls).toEqual([{ id: 'call_mock_2', name: 'calc', arguments: { expression: 'calc 2' } }]);
+    expect(response.toolCalls).toEqual([{ id: 'call_mock_2', name: 'calc', arguments: { expression: 'calc 2' } }]);
   });
 
   it('streams no tokens for a tool-call turn', async () => {
     const events = await collect(mock.stream(ask('echo', 'calc 6*7', { tools: [calculatorTool] })));
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'end', response: { finish_reason: 'tool_calls', content: '' } });
+    expect(events[0]).toMatchObject({ type: 'end', response: { finishReason: 'tool_calls', content: '' } });
   });
 });
 

@@ -1,3 +1,4 @@
+import { parseMockModel, type MockFailure, type MockModelSpec } from '../definitions/model-ref.js';
 import { abortableSleep } from './abortable-sleep.js';
 import {
   type ChatMessage,
@@ -67,6 +68,7 @@ import { abortedError, describeStatus, isPlainObject, isRetryableStatus, modelLa
  */
 export class MockProvider implements ModelProvider {
   readonly name = 'mock';
+  private readonly specs = new Map<string, MockModelSpec>();
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
     const spec = this.spec(request.model);
@@ -86,15 +88,20 @@ export class MockProvider implements ModelProvider {
     for (let i = 0; i < tokens.length; i++) {
       if (failure && i === failure.afterTokens) throw failureError(request.model, failure);
       if (i > 0) await this.wait(spec.tokenDelayMs, request);
-      yield { type: 'token', content: tokens[i] as string };
+      yield { type: 'token', content: tokens[i] };
     }
     if (failure) throw failureError(request.model, failure);
     yield { type: 'end', response: answer };
   }
 
   private spec(model: string): MockModelSpec {
+    const known = this.specs.get(model);
+    if (known) return known;
     try {
-      return parseMockModel(model);
+      const spec = parseMockModel(model);
+      // Bounded: only ids that parse are kept, and those come from the definitions.
+      if (this.specs.size < 1000) this.specs.set(model, spec);
+      return spec;
     } catch (err) {
       throw new ProviderError(`mock/${model}: ${(err as Error).message}`, this.name, { retryable: false, cause: err });
     }
@@ -110,77 +117,6 @@ export class MockProvider implements ModelProvider {
       throw abortedError(ctx, err);
     }
   }
-}
-
-export interface MockFailure {
-  status: number;
-  retryAfterMs?: number;
-  afterTokens?: number;
-}
-
-export interface MockModelSpec {
-  name: string;
-  latencyMs: number;
-  tokenDelayMs: number;
-  failure?: MockFailure;
-}
-
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]*$/;
-const OPTIONS = new Set(['latency', 'token_delay', 'fail', 'retry_after', 'fail_after']);
-const MAX_DURATION_MS = 10 * 60_000;
-
-/** Parses a mock model id (without `mock/`); throws an `Error` saying what is wrong. */
-export function parseMockModel(id: string): MockModelSpec {
-  const [name = '', query, ...extra] = id.split('?');
-  if (!NAME.test(name)) {
-    throw new Error(`invalid mock model name "${name}" (letters, digits, ".", "_", "-", ":")`);
-  }
-  if (extra.length) throw new Error('a mock model id has at most one "?"');
-  const values = new Map<string, string>();
-  if (query !== undefined) {
-    for (const pair of query.split('&')) {
-      const [key = '', value, ...rest] = pair.split('=');
-      if (!OPTIONS.has(key)) throw new Error(`unknown mock option "${key}" (${[...OPTIONS].join(', ')})`);
-      if (value === undefined || value === '' || rest.length) throw new Error(`mock option "${key}" needs one value`);
-      if (values.has(key)) throw new Error(`mock option "${key}" is given twice`);
-      values.set(key, value);
-    }
-  }
-  const spec: MockModelSpec = {
-    name,
-    latencyMs: duration(values, 'latency'),
-    tokenDelayMs: duration(values, 'token_delay'),
-  };
-  const failStatus = values.get('fail');
-  if (failStatus !== undefined && !/^[45]\d\d$/.test(failStatus)) {
-    throw new Error(`mock option "fail" must be an HTTP status from 400 to 599, not "${failStatus}"`);
-  }
-  const afterTokens = values.get('fail_after');
-  if (afterTokens !== undefined && !/^\d{1,6}$/.test(afterTokens)) {
-    throw new Error(`mock option "fail_after" must be a whole number of tokens, not "${afterTokens}"`);
-  }
-  const failing = name === 'fail' || failStatus !== undefined || afterTokens !== undefined;
-  if (values.has('retry_after') && !failing) {
-    throw new Error('mock option "retry_after" needs a failure ("fail" or "fail_after")');
-  }
-  if (failing) {
-    spec.failure = { status: failStatus ? Number(failStatus) : 500 };
-    if (values.has('retry_after')) spec.failure.retryAfterMs = duration(values, 'retry_after');
-    if (afterTokens !== undefined) spec.failure.afterTokens = Number(afterTokens);
-  }
-  return spec;
-}
-
-function duration(values: Map<string, string>, key: string): number {
-  const raw = values.get(key);
-  if (raw === undefined) return 0;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(raw);
-  const scale = match?.[2] === 's' ? 1000 : match?.[2] === 'm' ? 60_000 : 1;
-  const ms = match ? Math.round(Number(match[1]) * scale) : Number.NaN;
-  if (!(ms <= MAX_DURATION_MS)) {
-    throw new Error(`mock option "${key}" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "${raw}"`);
-  }
-  return ms;
 }
 
 function failureError(model: string, failure: MockFailure): ProviderError {
@@ -206,15 +142,15 @@ function planAnswer(request: ChatRequest): ChatResponse {
   const messages = request.messages;
   const inputTokens = messages.reduce((sum, message) => sum + countWords(message.content), 0);
   const respond = (text: string, toolCalls: ToolCall[]): ChatResponse => {
-    const limit = request.max_tokens;
+    const limit = request.maxTokens;
     const cut = limit !== undefined && countWords(text) > limit;
     const content = cut ? splitWords(text).slice(0, limit).join('').trimEnd() : text;
     const outputTokens = countWords(content) + toolCalls.length;
     return {
       content,
-      tool_calls: toolCalls,
-      usage: { input_tokens: inputTokens, output_tokens: outputTokens, total_tokens: inputTokens + outputTokens },
-      finish_reason: toolCalls.length ? 'tool_calls' : cut ? 'length' : 'stop',
+      toolCalls,
+      usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens },
+      finishReason: toolCalls.length ? 'tool_calls' : cut ? 'length' : 'stop',
     };
   };
   const last = messages.at(-1);
@@ -224,7 +160,7 @@ function planAnswer(request: ChatRequest): ChatResponse {
     const mentioned = mentionedTools(last.content, request.tools);
     if (mentioned.length) {
       const previousCalls = messages.reduce(
-        (sum, message) => sum + (message.role === 'assistant' ? (message.tool_calls?.length ?? 0) : 0),
+        (sum, message) => sum + (message.role === 'assistant' ? (message.toolCalls?.length ?? 0) : 0),
         0,
       );
       const calls = mentioned.map(
@@ -242,7 +178,7 @@ function planAnswer(request: ChatRequest): ChatResponse {
 
 function lastUserText(messages: ChatMessage[]): string {
   for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as ChatMessage;
+    const message = messages[i];
     if (message.role === 'user') return message.content;
   }
   return '';
@@ -251,9 +187,9 @@ function lastUserText(messages: ChatMessage[]): string {
 function toolReport(messages: ChatMessage[]): string {
   const lines: string[] = [];
   for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as ChatMessage;
+    const message = messages[i];
     if (message.role !== 'tool') break;
-    lines.unshift(`Tool ${message.name} ${message.is_error ? 'failed' : 'returned'}: ${message.content}`);
+    lines.unshift(`Tool ${message.name} ${message.isError ? 'failed' : 'returned'}: ${message.content}`);
   }
   return lines.join('\n');
 }
@@ -283,7 +219,7 @@ function valueFor(schema: Record<string, unknown>, userText: string): unknown {
   if ('default' in schema) return schema.default;
   if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
   if ('const' in schema) return schema.const;
-  const types = Array.isArray(schema.type) ? schema.type : [schema.type];
+  const types: unknown[] = Array.isArray(schema.type) ? schema.type : [schema.type];
   const type = types.find((t) => t !== 'null') ?? types[0];
   switch (type) {
     case 'integer':

@@ -1,53 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeOpenAIServer } from '../../test/support/fakes/fake-openai-server.js';
+import { parseMockModel } from '../definitions/model-ref.js';
 import { MockProvider } from './mock.provider.js';
 import { ProviderError } from './model-provider.js';
-import { InvalidModelError, modelRefProblem, ollamaOrigin, parseModelRef, ProviderRegistry } from './provider-registry.js';
-
-describe('parseModelRef', () => {
-  it.each([
-    ['openai/gpt-4o', 'openai', 'gpt-4o'],
-    ['openai/meta-llama/Llama-3.1-8B', 'openai', 'meta-llama/Llama-3.1-8B'],
-    ['anthropic/claude-haiku-4-5', 'anthropic', 'claude-haiku-4-5'],
-    ['ollama/llama3.2:1b', 'ollama', 'llama3.2:1b'],
-    ['mock/echo', 'mock', 'echo'],
-    ['mock/echo?latency=200ms&token_delay=5ms', 'mock', 'echo?latency=200ms&token_delay=5ms'],
-    ['mock/fail', 'mock', 'fail'],
-    ['claude-sonnet-4-5', 'anthropic', 'claude-sonnet-4-5'],
-    ['gpt-4o-mini', 'openai', 'gpt-4o-mini'],
-    ['o1', 'openai', 'o1'],
-    ['o1-preview', 'openai', 'o1-preview'],
-    ['o3-mini', 'openai', 'o3-mini'],
-    ['o4-mini', 'openai', 'o4-mini'],
-    ['  gpt-4o  ', 'openai', 'gpt-4o'],
-  ])('%j → %s / %s', (value, provider, model) => {
-    expect(parseModelRef(value)).toEqual({ provider, model, ref: `${provider}/${model}` });
-  });
-
-  it.each([
-    ['llama3', 'no provider can be told from the name'],
-    ['o2-mini', 'no provider can be told from the name'],
-    ['Claude-3', 'no provider can be told from the name'],
-    ['', 'empty'],
-    ['azure/gpt-4o', 'unknown provider "azure"'],
-    ['OpenAI/gpt-4o', 'unknown provider "OpenAI"'],
-    ['openai/', 'the model id after "openai/" is empty'],
-    ['mock/echo?latency=soon', 'mock option "latency" must be a duration'],
-    ['mock/echo?colour=red', 'unknown mock option "colour"'],
-    ['openai/gpt 4o', 'the model id contains whitespace'],
-  ])('rejects %j', (value, reason) => {
-    expect(() => parseModelRef(value)).toThrow(InvalidModelError);
-    expect(() => parseModelRef(value)).toThrow(`invalid model "${value}": ${reason}`);
-  });
-
-  it('explains how to write a model when the provider is unknown', () => {
-    expect(modelRefProblem('mistral-large')).toBe(
-      'invalid model "mistral-large": no provider can be told from the name; use "<provider>/<model-id>" with provider ' +
-        'openai, anthropic, ollama or mock, or a bare id starting with "claude-", "gpt-", "o1", "o3" or "o4"',
-    );
-    expect(modelRefProblem('mock/echo')).toBeUndefined();
-  });
-});
+import { InvalidModelError, ollamaOrigin, ProviderRegistry } from './provider-registry.js';
 
 describe('ProviderRegistry', () => {
   it('creates each provider once and shares it between model strings', () => {
@@ -84,9 +40,27 @@ describe('ProviderRegistry', () => {
   });
 
   it('throws InvalidModelError for an unknown model without creating anything', () => {
-    const registry = new ProviderRegistry({});
+    const created: string[] = [];
+    const registry = new ProviderRegistry({}, { mock: () => (created.push('mock'), new MockProvider()) });
     expect(() => registry.resolve('llama3')).toThrow(InvalidModelError);
+    expect(() => registry.resolve('mock/echo?latency=soon')).toThrow(InvalidModelError);
+    expect(created).toEqual([]);
   });
+
+  it.each(['echo', 'fail?retry_after=1s', 'echo?latency=2s&token_delay=1', 'echo?retry_after=1s', 'echo?fail=200', '.x', 'a?b'])(
+    'resolves mock/%s only when the mock provider can run it, with its reason otherwise',
+    (id) => {
+      const registry = new ProviderRegistry({});
+      let refusal: Error | undefined;
+      try {
+        parseMockModel(id);
+      } catch (err) {
+        refusal = err as Error;
+      }
+      if (refusal === undefined) expect(registry.resolve(`mock/${id}`).model).toBe(id);
+      else expect(() => registry.resolve(`mock/${id}`)).toThrow(`invalid model "mock/${id}": ${refusal.message}`);
+    },
+  );
 
   it('refuses OpenAI itself without a key, before any network use', async () => {
     const registry = new ProviderRegistry({});

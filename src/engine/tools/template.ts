@@ -1,11 +1,11 @@
+import { placeholderAt, placeholders, render } from '../../definitions/index.js';
+
 /**
  * `{{field}}` placeholders in tool definitions, filled from the model's arguments, and
  * `{{secrets.name}}` filled from declared secrets. Substitution is a single pass: text that
  * comes from an argument is never scanned for placeholders again, so an argument cannot
  * pull a secret into the request.
  */
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/g;
-const PLACEHOLDER_HERE = /\{\{\s*([A-Za-z_][\w.-]*)\s*\}\}/y;
 const SECRET_PREFIX = 'secrets.';
 
 export interface TemplateValues {
@@ -15,8 +15,8 @@ export interface TemplateValues {
 
 export function secretReferences(template: string | undefined): string[] {
   if (!template) return [];
-  return [...template.matchAll(PLACEHOLDER)]
-    .map((match) => match[1])
+  return placeholders(template)
+    .map((placeholder) => placeholder.key)
     .filter((key) => key.startsWith(SECRET_PREFIX))
     .map((key) => key.slice(SECRET_PREFIX.length));
 }
@@ -35,7 +35,7 @@ export function stringifyValue(value: unknown): string {
 }
 
 export function fillTemplate(template: string, values: TemplateValues, encode: (text: string) => string = (t) => t): string {
-  return template.replace(PLACEHOLDER, (_whole, key: string) => encode(stringifyValue(lookup(values, key))));
+  return render(template, (key) => encode(stringifyValue(lookup(values, key))));
 }
 
 function jsonLiteral(value: unknown): string {
@@ -48,7 +48,9 @@ function jsonLiteral(value: unknown): string {
  * Fills a JSON body template. A placeholder inside a JSON string gets the value escaped for
  * that string (`"q": "{{query}}"`); one outside a string gets the value as a JSON literal
  * (`"limit": {{limit}}`, a string then arriving quoted). Either way the body stays valid JSON
- * whatever the arguments contain.
+ * whatever the arguments contain. It walks the template itself instead of using `render`
+ * because how a value is written depends on the JSON string state around the placeholder;
+ * placeholders are still found by the one grammar of src/definitions/template.ts.
  */
 export function fillJsonTemplate(template: string, values: TemplateValues): string {
   let out = '';
@@ -56,15 +58,12 @@ export function fillJsonTemplate(template: string, values: TemplateValues): stri
   let escaped = false;
   let i = 0;
   while (i < template.length) {
-    if (template.startsWith('{{', i)) {
-      PLACEHOLDER_HERE.lastIndex = i;
-      const match = PLACEHOLDER_HERE.exec(template);
-      if (match) {
-        const value = lookup(values, match[1]);
-        out += inString ? JSON.stringify(stringifyValue(value)).slice(1, -1) : jsonLiteral(value);
-        i += match[0].length;
-        continue;
-      }
+    const placeholder = template.startsWith('{{', i) ? placeholderAt(template, i) : undefined;
+    if (placeholder) {
+      const value = lookup(values, placeholder.key);
+      out += inString ? JSON.stringify(stringifyValue(value)).slice(1, -1) : jsonLiteral(value);
+      i = placeholder.end;
+      continue;
     }
     const ch = template[i];
     if (inString) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkWhen, parseWhen, WhenSyntaxError, type WhenContext } from './when-expression.js';
+import { checkWhen, parseWhen, WhenSyntaxError, type WhenContext } from './expressions.js';
 
 const context: WhenContext = {
   input: 'Please refund order 42',

@@ -144,7 +144,7 @@ function tokenize(source: string): Token[] {
   const tokens: Token[] = [];
   let i = 0;
   while (i < source.length) {
-    const ch = source[i]!;
+    const ch = source[i];
     const column = i + 1;
     if (ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r') {
       i++;
@@ -155,7 +155,7 @@ function tokenize(source: string): Token[] {
     } else if (followsStepsDot(tokens) && STEP_NAME.test(ch)) {
       // Step names may start with a digit, so they are read as names right after "steps.".
       let end = i + 1;
-      while (end < source.length && STEP_NAME.test(source[end]!)) end++;
+      while (end < source.length && STEP_NAME.test(source[end])) end++;
       tokens.push({ type: 'word', value: source.slice(i, end), column });
       i = end;
     } else if (DIGIT.test(ch) || (ch === '-' && DIGIT.test(source[i + 1] ?? ''))) {
@@ -164,7 +164,7 @@ function tokenize(source: string): Token[] {
       i += match[0].length;
     } else if (WORD_START.test(ch)) {
       let end = i + 1;
-      while (end < source.length && WORD_PART.test(source[end]!)) end++;
+      while (end < source.length && WORD_PART.test(source[end])) end++;
       tokens.push({ type: 'word', value: source.slice(i, end), column });
       i = end;
     } else {
@@ -198,10 +198,10 @@ function readString(source: string, start: number): { value: string; next: numbe
   let value = '';
   let i = start + 1;
   while (i < source.length) {
-    const ch = source[i]!;
+    const ch = source[i];
     if (ch === quote) return { value, next: i + 1 };
     if (ch === '\\' && i + 1 < source.length) {
-      const escaped = source[i + 1]!;
+      const escaped = source[i + 1];
       value += escaped === 'n' ? '\n' : escaped === 't' ? '\t' : escaped;
       i += 2;
     } else {
@@ -375,7 +375,7 @@ class Parser {
   }
 
   private peek(): Token {
-    return this.tokens[Math.min(this.position, this.tokens.length - 1)]!;
+    return this.tokens[Math.min(this.position, this.tokens.length - 1)];
   }
 
   private isWord(value: string): boolean {
