@@ -2,7 +2,7 @@ import { type ArgumentMetadata, type INestApplication, ValidationPipe } from '@n
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import type { Logger } from 'pino';
-import { InvalidRequestError, type ErrorDetail } from './common/errors/api-error.js';
+import { InvalidRequestError, type ErrorDetail } from './common/errors/domain-errors.js';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { RouteTable } from './common/errors/route-table.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './common/http/body-middleware.js';

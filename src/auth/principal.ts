@@ -19,4 +19,4 @@ export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   id: 'anonymous',
   name: 'development mode (no credentials configured)',
   roles: [],
-}) as Principal;
+});

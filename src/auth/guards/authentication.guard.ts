@@ -2,7 +2,7 @@ import { type ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
-import { ApiError, UnauthorizedError } from '../../common/errors/api-error.js';
+import { UnauthorizedError } from '../../common/errors/domain-errors.js';
 import { requestContext } from '../../common/request-context/request-context.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import { type AppConfig, isDevelopmentMode } from '../../config/configuration.js';
@@ -46,9 +46,10 @@ export class AuthenticationGuard extends AuthGuard([API_KEY_STRATEGY, BEARER_STR
     _info: unknown,
     context: ExecutionContext,
   ): TUser {
-    // "Could not check" (a dependency down) is not "bad credentials": let it keep its status.
-    if (error instanceof ApiError) throw error;
-    if (error || !user) throw new UnauthorizedError();
+    // "Could not check" (a dependency down, a defect) is not "bad credentials": it keeps its own
+    // answer; only a strategy that found no principal means 401.
+    if (error) throw error instanceof Error ? error : new Error('a credential strategy failed without an Error');
+    if (!user) throw new UnauthorizedError();
     remember(context.switchToHttp().getRequest<Request>(), user as Principal);
     return user as TUser;
   }

@@ -1,12 +1,12 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { MethodNotAllowedError } from './api-error.js';
-import { toErrorResponse } from './error-response.js';
+import { MethodNotAllowedError } from './domain-errors.js';
+import { toErrorResponse } from './error-table.js';
 import { ERROR_CODE_LOCAL } from '../http/request-middleware.js';
 import type { RouteTable } from './route-table.js';
 
-/** The one place where errors become HTTP answers (api.md §1). */
+/** The one place where errors become HTTP answers (docs/api.md §2). */
 @Catch()
 export class ApiExceptionFilter implements ExceptionFilter {
   constructor(

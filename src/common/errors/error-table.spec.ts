@@ -1,7 +1,8 @@
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, NotFoundException } from '@nestjs/common';
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError, SessionBusyError } from './api-error.js';
-import { toErrorResponse } from './error-response.js';
+import { ProviderError } from '../../providers/model-provider.js';
+import { ClientClosedError, InvalidRequestError, NotFoundError, SessionBusyError } from './domain-errors.js';
+import { toErrorResponse, toStepError } from './error-table.js';
 import { RouteTable } from './route-table.js';
 
 describe('toErrorResponse', () => {
@@ -35,6 +36,40 @@ describe('toErrorResponse', () => {
     expect(answer.status).toBe(500);
     expect(answer.unexpected).toBe(true);
     expect(JSON.stringify(answer.body)).not.toMatch(/secret_table|app\.js/);
+  });
+});
+
+describe('one table for answers and step errors', () => {
+  const providerFailure = new ProviderError('openai/gpt-4o: rate limited by the provider (HTTP 429)', 'openai', { status: 429, retryable: true });
+
+  it('reports a provider failure with one code on every route and on a pipeline step', () => {
+    const answer = toErrorResponse(providerFailure);
+    expect(answer).toMatchObject({ status: 500, unexpected: false });
+    expect(answer.body.error).toEqual({ code: 'internal_error', message: providerFailure.message });
+    expect(toStepError(providerFailure)).toEqual(answer.body.error);
+  });
+
+  it('takes the code of errors the pure cores throw without importing the table', () => {
+    const missing = Object.assign(new Error('Missing required prompt variable: "name".'), { code: 'invalid_request' });
+    expect(toErrorResponse(missing)).toMatchObject({ status: 400, body: { error: { code: 'invalid_request', message: missing.message } } });
+    expect(toStepError(missing)).toEqual({ code: 'invalid_request', message: missing.message });
+    // A SQLSTATE or errno code is not one of ours.
+    expect(toErrorResponse(Object.assign(new Error('duplicate key'), { code: '23505' })).status).toBe(500);
+  });
+
+  it('keeps domain codes and hides unexpected messages on steps too', () => {
+    expect(toStepError(new NotFoundError("Agent 'ghost' does not exist."))).toEqual({
+      code: 'not_found',
+      message: "Agent 'ghost' does not exist.",
+    });
+    const described = toStepError(new Error('postgres://admin:s3cret@db/prod refused'));
+    expect(described).toEqual({ code: 'internal_error', message: 'The step failed with an unexpected error.' });
+    expect(toStepError('a string')).toEqual(described);
+  });
+
+  it('does not guess session_busy from a framework 409, and answers 499 for a closed client', () => {
+    expect(toErrorResponse(new ConflictException('conflict'))).toMatchObject({ status: 500, unexpected: true });
+    expect(toErrorResponse(new ClientClosedError())).toMatchObject({ status: 499, body: { error: { code: 'client_closed' } } });
   });
 });
 

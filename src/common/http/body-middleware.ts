@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { UnsupportedMediaTypeError } from '../errors/api-error.js';
+import { UnsupportedMediaTypeError } from '../errors/domain-errors.js';
 import { sendError } from '../errors/api-exception.filter.js';
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);

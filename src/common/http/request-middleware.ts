@@ -1,6 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import type { MetricsService } from '../../metrics/metrics.service.js';
 import { CORRELATION_HEADER, correlationIdFrom } from '../request-context/correlation-id.js';
 import { type RequestContext, requestContext } from '../request-context/request-context.js';
 import { endpointName } from './endpoint-names.js';
@@ -8,11 +7,18 @@ import { endpointName } from './endpoint-names.js';
 /** Set on `res.locals` by the error path so metrics can count errors by code. */
 export const ERROR_CODE_LOCAL = 'errorCode';
 
+/** What the middleware records per request; the metrics module's MetricsService provides it. */
+export interface RequestMetrics {
+  agentLabel(name: string | undefined): string;
+  recordRequest(agent: string, endpoint: string, status: number, seconds: number): void;
+  recordError(agent: string, code: string): void;
+}
+
 /**
  * First middleware of every request: opens the request context (correlation id), echoes the id,
  * and when the response is done writes the one access line and the request metrics.
  */
-export function requestMiddleware(logger: Logger, metrics: MetricsService) {
+export function requestMiddleware(logger: Logger, metrics: RequestMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
     res.setHeader(CORRELATION_HEADER, correlationId);
@@ -22,7 +28,7 @@ export function requestMiddleware(logger: Logger, metrics: MetricsService) {
     const record = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // req.route is set by Express once a route matched, even if a guard then refused.
-      const route: string | undefined = req.route?.path;
+      const route = (req.route as { path: string } | undefined)?.path;
       const endpoint = endpointName(req.method, route);
       const agent = metrics.agentLabel(route?.startsWith('/v1/agents/:name') ? String(req.params.name) : undefined);
       const status = res.writableFinished ? res.statusCode : 499;

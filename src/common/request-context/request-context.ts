@@ -1,10 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Principal } from '../../auth/principal.js';
+
+/** What the context keeps of the caller once authenticated: its stable, non-secret id (auth's Principal has it). */
+export interface RequestCaller {
+  readonly id: string;
+}
 
 /** What is known about the request being served; lives for the request's async lifetime. */
 export interface RequestContext {
   correlationId: string;
-  principal?: Principal;
+  principal?: RequestCaller;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();
@@ -19,7 +23,7 @@ export const requestContext = {
   correlationId(): string | undefined {
     return storage.getStore()?.correlationId;
   },
-  principal(): Principal | undefined {
+  principal(): RequestCaller | undefined {
     return storage.getStore()?.principal;
   },
 };

@@ -1,0 +1,103 @@
+/**
+ * Errors that services, repositories and the runtime throw. Each carries a stable code and no
+ * HTTP status: `error-table.ts` is the one place that turns a code into a status, headers and
+ * the message a caller may see (docs/api.md §2).
+ */
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'session_busy',
+  'payload_too_large',
+  'unsupported_media_type',
+  'rate_limited',
+  'provider_error',
+  'pipeline_error',
+  'internal_error',
+  'unavailable',
+  'client_closed',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
+export interface DomainErrorOptions {
+  /** Seconds a caller should wait before trying again (`Retry-After`). */
+  retryAfterSeconds?: number;
+  /** Per-field problems of an invalid request. */
+  details?: ErrorDetail[];
+  /** Methods the path allows (`Allow`). */
+  allowed?: string[];
+}
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly options: DomainErrorOptions = {},
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class InvalidRequestError extends DomainError {
+  constructor(message: string, details?: ErrorDetail[]) {
+    super('invalid_request', message, details ? { details } : {});
+  }
+}
+
+export class UnauthorizedError extends DomainError {
+  constructor(message = 'Missing or invalid credentials. Send X-API-Key or Authorization: Bearer.') {
+    super('unauthorized', message);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(message: string) {
+    super('not_found', message);
+  }
+}
+
+export class MethodNotAllowedError extends DomainError {
+  constructor(method: string, path: string, allowed: string[]) {
+    super('method_not_allowed', `Method ${method} is not allowed on ${path}. Allowed: ${allowed.join(', ')}.`, { allowed });
+  }
+}
+
+export class SessionBusyError extends DomainError {
+  constructor(message: string, retryAfterSeconds = 1) {
+    super('session_busy', message, { retryAfterSeconds });
+  }
+}
+
+export class PayloadTooLargeError extends DomainError {
+  constructor(message: string) {
+    super('payload_too_large', message);
+  }
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  constructor(message: string) {
+    super('unsupported_media_type', message);
+  }
+}
+
+export class UnavailableError extends DomainError {
+  constructor(message = 'The database is unavailable. Try again shortly.', retryAfterSeconds = 5) {
+    super('unavailable', message, { retryAfterSeconds });
+  }
+}
+
+/** The client went away before the answer; nothing is written back. */
+export class ClientClosedError extends DomainError {
+  constructor() {
+    super('client_closed', 'The client disconnected before the answer.');
+  }
+}
