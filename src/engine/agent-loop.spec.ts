@@ -15,10 +15,10 @@ function scriptedModel(words: string[]): ModelCaller & { pulled: () => number } 
         pulled++;
         yield { type: 'token', content: word };
       }
-      const usage = { input_tokens: 1, output_tokens: words.length, total_tokens: 1 + words.length };
+      const usage = { inputTokens: 1, outputTokens: words.length, totalTokens: 1 + words.length };
       yield {
         type: 'end',
-        response: { content: words.join(''), tool_calls: [], usage, finish_reason: 'stop', ref: 'scripted/one', provider: 'scripted', model: 'one' },
+        response: { content: words.join(''), toolCalls: [], usage, finishReason: 'stop', ref: 'scripted/one', provider: 'scripted', model: 'one' },
       };
     },
   };

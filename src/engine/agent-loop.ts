@@ -1,6 +1,6 @@
-import type { ChatMessage, ToolCall, ToolSpec, TokenUsage } from '../providers/model-provider.js';
+import { addUsage, ZERO_USAGE, type ChatMessage, type ToolCall, type ToolSpec, type Usage } from '../providers/model-provider.js';
 import type { ModelCallHook, ResilientCall, ResilientChatResponse, ResilientStreamEvent } from '../providers/resilient-model.js';
-import { renderPrompt, type PromptTemplate } from './prompt-template.js';
+import type { PromptTemplate } from './prompt-template.js';
 import type { Tool } from './tools/tool.js';
 
 /** What the loop needs of the model layer (ResilientModel satisfies it). */
@@ -33,9 +33,10 @@ export type AgentEvent =
   | { type: 'tool_result'; name: string; output: string; error?: string };
 
 export interface AgentRunRequest {
+  /** The agent's prompt, rendered once per call by the caller (the runtime). */
+  systemPrompt?: string;
   input: string;
   history?: HistoryMessage[];
-  variables?: Record<string, string>;
   temperature?: number;
   maxTokens?: number;
   signal?: AbortSignal;
@@ -53,7 +54,7 @@ export interface ToolCallRecord {
   name: string;
   arguments: Record<string, unknown>;
   output: string;
-  duration_ms: number;
+  durationMs: number;
   error?: string;
 }
 
@@ -61,11 +62,11 @@ export type AgentFinishReason = 'stop' | 'length' | 'content_filter' | 'max_turn
 
 export interface AgentRunResult {
   output: string;
-  usage: TokenUsage;
-  tool_calls: ToolCallRecord[];
+  usage: Usage;
+  toolCalls: ToolCallRecord[];
   turns: number;
-  finish_reason: AgentFinishReason;
-  duration_ms: number;
+  finishReason: AgentFinishReason;
+  durationMs: number;
 }
 
 const TURN_SEPARATOR = '\n\n';
@@ -78,11 +79,11 @@ const TURN_SEPARATOR = '\n\n';
 export async function runAgent(model: ModelCaller, agent: AgentProfile, request: AgentRunRequest): Promise<AgentRunResult> {
   const started = performance.now();
   const messages: ChatMessage[] = [];
-  if (agent.prompt) messages.push({ role: 'system', content: renderPrompt(agent.prompt, request.variables ?? {}) });
+  if (request.systemPrompt !== undefined) messages.push({ role: 'system', content: request.systemPrompt });
   for (const message of request.history ?? []) messages.push({ role: message.role, content: message.content });
   messages.push({ role: 'user', content: request.input });
 
-  const usage: TokenUsage = { input_tokens: 0, output_tokens: 0, total_tokens: 0 };
+  let usage: Usage = { ...ZERO_USAGE };
   const texts: string[] = [];
   const toolCalls: ToolCallRecord[] = [];
   const toolsByName = new Map(agent.tools.map((entry) => [entry.spec.name, entry]));
@@ -91,7 +92,7 @@ export async function runAgent(model: ModelCaller, agent: AgentProfile, request:
   let finishReason: AgentFinishReason = 'max_turns';
 
   while (turns < agent.maxTurns) {
-    const remaining = agent.tokenBudget === undefined ? undefined : agent.tokenBudget - usage.total_tokens;
+    const remaining = agent.tokenBudget === undefined ? undefined : agent.tokenBudget - usage.totalTokens;
     if (remaining !== undefined && remaining <= 0) {
       finishReason = 'token_budget';
       break;
@@ -101,31 +102,31 @@ export async function runAgent(model: ModelCaller, agent: AgentProfile, request:
       messages,
       tools: toolSpecs,
       temperature: request.temperature ?? agent.temperature,
-      max_tokens: minDefined(request.maxTokens, remaining),
+      maxTokens: minDefined(request.maxTokens, remaining),
       signal: request.signal,
       timeoutMs: agent.timeoutMs,
       onModelCall: request.onModelCall,
     };
     const response = request.stream ? await streamTurn(model, call, texts.length > 0, request.onEvent) : await model.chat(call);
     turns++;
-    addUsage(usage, response.usage);
+    usage = addUsage(usage, response.usage);
     if (response.content) texts.push(response.content);
 
-    if (response.tool_calls.length === 0) {
-      finishReason = providerFinish(response.finish_reason);
+    if (response.toolCalls.length === 0) {
+      finishReason = providerFinish(response.finishReason);
       break;
     }
-    messages.push({ role: 'assistant', content: response.content, tool_calls: response.tool_calls });
-    const results = await Promise.all(response.tool_calls.map((toolCall) => runTool(toolsByName, toolCall, request)));
+    messages.push({ role: 'assistant', content: response.content, toolCalls: response.toolCalls });
+    const results = await Promise.all(response.toolCalls.map((toolCall) => runTool(toolsByName, toolCall, request)));
     for (const [index, record] of results.entries()) {
       toolCalls.push(record);
-      const toolCall = response.tool_calls[index];
+      const toolCall = response.toolCalls[index];
       messages.push({
         role: 'tool',
-        tool_call_id: toolCall.id,
+        toolCallId: toolCall.id,
         name: toolCall.name,
         content: record.error ? `Error: ${record.error}` : record.output,
-        is_error: record.error !== undefined,
+        isError: record.error !== undefined,
       });
     }
   }
@@ -139,10 +140,10 @@ export async function runAgent(model: ModelCaller, agent: AgentProfile, request:
   return {
     output,
     usage,
-    tool_calls: toolCalls,
+    toolCalls,
     turns,
-    finish_reason: finishReason,
-    duration_ms: Math.round(performance.now() - started),
+    finishReason,
+    durationMs: Math.round(performance.now() - started),
   };
 }
 
@@ -184,7 +185,7 @@ async function runTool(
     name: call.name,
     arguments: call.arguments,
     output: result.output,
-    duration_ms: Math.round(performance.now() - started),
+    durationMs: Math.round(performance.now() - started),
     ...(result.error !== undefined ? { error: result.error } : {}),
   };
   await request.onEvent?.({
@@ -196,19 +197,13 @@ async function runTool(
   return record;
 }
 
-function addUsage(total: TokenUsage, turn: TokenUsage): void {
-  total.input_tokens += turn.input_tokens;
-  total.output_tokens += turn.output_tokens;
-  total.total_tokens = total.input_tokens + total.output_tokens;
-}
-
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);
 }
 
-function providerFinish(reason: ResilientChatResponse['finish_reason']): AgentFinishReason {
+function providerFinish(reason: ResilientChatResponse['finishReason']): AgentFinishReason {
   return reason === 'tool_calls' ? 'stop' : reason;
 }
 

@@ -1,4 +1,4 @@
-/** The documented metric families (api.md §6). */
+/** The documented metric families (docs/api.md §9). */
 export const METRIC = {
   requests: 'agentspec_requests_total',
   requestDuration: 'agentspec_request_duration_seconds',

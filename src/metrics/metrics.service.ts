@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
+import type { RequestMetrics } from '../common/http/request-middleware.js';
 import { METRIC, NO_AGENT, UNKNOWN } from './metric-names.js';
 
 /** What the metrics need to know of the definitions: which names are real. */
@@ -10,14 +11,15 @@ export interface KnownNames {
 }
 export const KNOWN_NAMES = Symbol('KNOWN_NAMES');
 
+/** A run's `Usage` (src/providers/model-provider.ts) fits; metrics import no core code. */
 export interface TokenCounts {
-  input_tokens: number;
-  output_tokens: number;
+  inputTokens: number;
+  outputTokens: number;
 }
 
 /** Records the documented families, keeping label values within defined names. */
 @Injectable()
-export class MetricsService {
+export class MetricsService implements RequestMetrics {
   constructor(
     @InjectMetric(METRIC.requests) private readonly requests: Counter<string>,
     @InjectMetric(METRIC.requestDuration) private readonly duration: Histogram<string>,
@@ -53,8 +55,8 @@ export class MetricsService {
 
   recordTokens(agentName: string, usage: TokenCounts): void {
     const agent = this.agentLabel(agentName);
-    if (usage.input_tokens > 0) this.tokens.inc({ agent, type: 'input' }, usage.input_tokens);
-    if (usage.output_tokens > 0) this.tokens.inc({ agent, type: 'output' }, usage.output_tokens);
+    if (usage.inputTokens > 0) this.tokens.inc({ agent, type: 'input' }, usage.inputTokens);
+    if (usage.outputTokens > 0) this.tokens.inc({ agent, type: 'output' }, usage.outputTokens);
   }
 
   recordModelCall(agentName: string, provider: string, outcome: string, seconds: number, firstTokenSeconds?: number): void {

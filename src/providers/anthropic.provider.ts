@@ -111,7 +111,7 @@ export class AnthropicProvider implements ModelProvider {
       .join('\n\n');
     const body: MessageBody = {
       model: request.model,
-      max_tokens: request.max_tokens ?? this.defaultMaxTokens,
+      max_tokens: request.maxTokens ?? this.defaultMaxTokens,
       messages: toAnthropicMessages(request.messages),
     };
     if (system) body.system = system;
@@ -135,7 +135,8 @@ export class AnthropicProvider implements ModelProvider {
     if (err instanceof APIConnectionTimeoutError) return clientTimeoutError(ctx, err);
     if (err instanceof APIConnectionError) return networkError(ctx, err.cause ?? err);
     if (err instanceof APIError) {
-      if (err.status !== undefined) return httpError(ctx, err.status, err.headers, err.apiMessage, err);
+      const { status, headers } = err as APIError; // instanceof gives APIError<any, any, any>
+      if (status !== undefined) return httpError(ctx, status, headers, err.apiMessage, err);
       const type = err.type ?? 'unknown type';
       return streamErrorEvent(ctx, type, RETRYABLE_ERROR_TYPES.has(type), err);
     }
@@ -165,16 +166,16 @@ function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
         pushUser([
           {
             type: 'tool_result',
-            tool_use_id: message.tool_call_id,
+            tool_use_id: message.toolCallId,
             content: message.content,
-            ...(message.is_error ? { is_error: true } : {}),
+            ...(message.isError ? { is_error: true } : {}),
           },
         ]);
         break;
       case 'assistant': {
         const blocks: ContentBlockParam[] = [];
         if (message.content) blocks.push({ type: 'text', text: message.content });
-        for (const call of message.tool_calls ?? []) {
+        for (const call of message.toolCalls ?? []) {
           blocks.push({ type: 'tool_use', id: call.id, name: call.name, input: call.arguments });
         }
         // The API refuses empty assistant turns.
@@ -190,7 +191,7 @@ function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
 function simplify(message: MessageParam): MessageParam {
   const content = message.content;
   if (Array.isArray(content) && content.length === 1 && content[0]?.type === 'text') {
-    return { ...message, content: content[0].text } as MessageParam;
+    return { ...message, content: content[0].text };
   }
   return message;
 }
@@ -240,9 +241,9 @@ function parseMessage(raw: unknown, ctx: ErrorContext): ChatResponse {
   const usage = isPlainObject(raw.usage) ? raw.usage : {};
   return {
     content,
-    tool_calls: toolCalls,
+    toolCalls,
     usage: usageOf(inputTokensOf(usage), usage.output_tokens),
-    finish_reason: finishReasonOf(raw.stop_reason),
+    finishReason: finishReasonOf(raw.stop_reason),
   };
 }
 
@@ -292,9 +293,9 @@ class EventAccumulator {
     if (!this.stopped) throw badAnswerError(this.ctx, 'the stream ended before message_stop');
     return {
       content: this.content,
-      tool_calls: this.toolCalls.sort((a, b) => a.index - b.index).map((entry) => entry.call),
+      toolCalls: this.toolCalls.sort((a, b) => a.index - b.index).map((entry) => entry.call),
       usage: usageOf(this.inputTokens, this.outputTokens),
-      finish_reason: finishReasonOf(this.stopReason),
+      finishReason: finishReasonOf(this.stopReason),
     };
   }
 

@@ -3,10 +3,29 @@
  * this service, sessions or Nest; the engine drives them.
  */
 
-export interface TokenUsage {
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens: number;
+/** Token counts of a model call, an agent run, a pipeline step or a run. */
+export interface Usage {
+  inputTokens: number;
+  outputTokens: number;
+  /** `inputTokens + outputTokens`. */
+  totalTokens: number;
+}
+
+export const ZERO_USAGE: Readonly<Usage> = Object.freeze({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    totalTokens: a.totalTokens + b.totalTokens,
+  };
+}
+
+/** The sum of the usages given, null ones (steps that never ran) counting as nothing. */
+export function sumUsage(usages: Iterable<Usage | null>): Usage {
+  let sum: Usage = ZERO_USAGE;
+  for (const usage of usages) if (usage) sum = addUsage(sum, usage);
+  return { ...sum };
 }
 
 /** A tool the model may call: name, description and a JSON schema of its arguments. */
@@ -26,8 +45,8 @@ export interface ToolCall {
 export type ChatMessage =
   | { role: 'system'; content: string }
   | { role: 'user'; content: string }
-  | { role: 'assistant'; content: string; tool_calls?: ToolCall[] }
-  | { role: 'tool'; tool_call_id: string; name: string; content: string; is_error?: boolean };
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string; isError?: boolean };
 
 export interface ChatRequest {
   /** The model id without the provider prefix (`gpt-4o`, `claude-haiku-4-5`, `echo`). */
@@ -35,7 +54,7 @@ export interface ChatRequest {
   messages: ChatMessage[];
   tools?: ToolSpec[];
   temperature?: number;
-  max_tokens?: number;
+  maxTokens?: number;
   signal?: AbortSignal;
 }
 
@@ -43,9 +62,9 @@ export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' |
 
 export interface ChatResponse {
   content: string;
-  tool_calls: ToolCall[];
-  usage: TokenUsage;
-  finish_reason: FinishReason;
+  toolCalls: ToolCall[];
+  usage: Usage;
+  finishReason: FinishReason;
 }
 
 /** Events of a streamed model call, in order; exactly one `end` closes a successful stream. */
@@ -65,6 +84,9 @@ export interface ModelProvider {
  * `Retry-After` hint. The message is safe to show to API callers: no key, no prompt text.
  */
 export class ProviderError extends Error {
+  /** The runtime's error code for every provider failure (src/common/errors/error-table.ts). */
+  readonly code = 'provider_error';
+
   constructor(
     message: string,
     readonly provider: string,

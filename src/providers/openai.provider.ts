@@ -14,7 +14,7 @@ import {
   type ModelProvider,
   ProviderError,
   type ToolCall,
-  type TokenUsage,
+  type Usage,
 } from './model-provider.js';
 import {
   abortedError,
@@ -129,9 +129,9 @@ export class OpenAIProvider implements ModelProvider {
       );
     }
     if (request.temperature !== undefined) body.temperature = request.temperature;
-    if (request.max_tokens !== undefined) {
-      if (COMPLETION_TOKENS_MODELS.test(request.model)) body.max_completion_tokens = request.max_tokens;
-      else body.max_tokens = request.max_tokens;
+    if (request.maxTokens !== undefined) {
+      if (COMPLETION_TOKENS_MODELS.test(request.model)) body.max_completion_tokens = request.maxTokens;
+      else body.max_tokens = request.maxTokens;
     }
     return body;
   }
@@ -142,8 +142,9 @@ export class OpenAIProvider implements ModelProvider {
     if (err instanceof APIConnectionTimeoutError) return clientTimeoutError(ctx, err);
     if (err instanceof APIConnectionError) return networkError(ctx, err.cause ?? err);
     if (err instanceof APIError) {
+      const { status, headers } = err as APIError; // instanceof gives APIError<any, any, any>
       const detail = isPlainObject(err.error) && typeof err.error.message === 'string' ? err.error.message : undefined;
-      if (err.status !== undefined) return httpError(ctx, err.status, err.headers, detail, err);
+      if (status !== undefined) return httpError(ctx, status, headers, detail, err);
       // An `error` object inside an SSE stream: no status, so judge by its type.
       const type = String(err.type ?? err.code ?? 'unknown type');
       return streamErrorEvent(ctx, type, /server|overload|rate|timeout/i.test(type), err);
@@ -159,11 +160,11 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
     case 'user':
       return { role: 'user', content: message.content };
     case 'assistant':
-      if (!message.tool_calls?.length) return { role: 'assistant', content: message.content };
+      if (!message.toolCalls?.length) return { role: 'assistant', content: message.content };
       return {
         role: 'assistant',
         content: message.content || null,
-        tool_calls: message.tool_calls.map((call) => ({
+        tool_calls: message.toolCalls.map((call) => ({
           id: call.id,
           type: 'function',
           function: { name: call.name, arguments: JSON.stringify(call.arguments) },
@@ -173,8 +174,8 @@ function toOpenAIMessage(message: ChatMessage): ChatCompletionMessageParam {
       // Chat completions have no error flag on tool results, so the model is told in words.
       return {
         role: 'tool',
-        tool_call_id: message.tool_call_id,
-        content: message.is_error ? `Error: ${message.content}` : message.content,
+        tool_call_id: message.toolCallId,
+        content: message.isError ? `Error: ${message.content}` : message.content,
       };
   }
 }
@@ -197,7 +198,7 @@ function finishReasonOf(value: unknown, hasToolCalls: boolean): FinishReason {
   }
 }
 
-function usageFrom(raw: unknown): TokenUsage {
+function usageFrom(raw: unknown): Usage {
   if (!isPlainObject(raw)) return usageOf(0, 0);
   return usageOf(raw.prompt_tokens, raw.completion_tokens);
 }
@@ -233,10 +234,10 @@ function parseCompletion(raw: unknown, ctx: ErrorContext): ChatResponse {
     }
   }
   return {
-    content: (message.content as string | null | undefined) ?? '',
-    tool_calls: toolCalls,
+    content: message.content ?? '',
+    toolCalls,
     usage: usageFrom(raw.usage),
-    finish_reason: finishReasonOf(choice.finish_reason, toolCalls.length > 0),
+    finishReason: finishReasonOf(choice.finish_reason, toolCalls.length > 0),
   };
 }
 
@@ -251,7 +252,7 @@ class ChunkAccumulator {
   private content = '';
   private readonly calls = new Map<number, PartialToolCall>();
   private finishReason: unknown;
-  private usage: TokenUsage = usageOf(0, 0);
+  private usage: Usage = usageOf(0, 0);
   private sawChoice = false;
 
   constructor(private readonly ctx: ErrorContext) {}
@@ -288,9 +289,9 @@ class ChunkAccumulator {
       });
     return {
       content: this.content,
-      tool_calls: toolCalls,
+      toolCalls,
       usage: this.usage,
-      finish_reason: finishReasonOf(this.finishReason, toolCalls.length > 0),
+      finishReason: finishReasonOf(this.finishReason, toolCalls.length > 0),
     };
   }
 

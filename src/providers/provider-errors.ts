@@ -1,4 +1,4 @@
-import { ProviderError, type TokenUsage } from './model-provider.js';
+import { ProviderError, type Usage } from './model-provider.js';
 
 /**
  * Building blocks shared by the provider adapters to turn SDK and transport failures into
@@ -198,8 +198,8 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function usageOf(input: unknown, output: unknown): TokenUsage {
+export function usageOf(input: unknown, output: unknown): Usage {
   const inTokens = typeof input === 'number' && Number.isFinite(input) ? input : 0;
   const outTokens = typeof output === 'number' && Number.isFinite(output) ? output : 0;
-  return { input_tokens: inTokens, output_tokens: outTokens, total_tokens: inTokens + outTokens };
+  return { inputTokens: inTokens, outputTokens: outTokens, totalTokens: inTokens + outTokens };
 }

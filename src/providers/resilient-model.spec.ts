@@ -42,9 +42,9 @@ class ScriptedProvider implements ModelProvider {
       type: 'end',
       response: {
         content: step.kind === 'answer' ? step.content : '',
-        tool_calls: [],
-        usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
-        finish_reason: 'stop',
+        toolCalls: [],
+        usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
+        finishReason: 'stop',
       },
     };
   }
@@ -109,7 +109,7 @@ describe('ResilientModel retries', () => {
       [2, 'error', 1500],
       [3, 'ok', undefined],
     ]);
-    expect(records[2]?.usage).toEqual({ input_tokens: 3, output_tokens: 2, total_tokens: 5 });
+    expect(records[2]?.usage).toEqual({ inputTokens: 3, outputTokens: 2, totalTokens: 5 });
   });
 
   it('caps a long Retry-After', async () => {
@@ -273,9 +273,9 @@ describe('ResilientModel streaming', () => {
         type: 'end',
         response: {
           content: 'a b',
-          tool_calls: [],
-          usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
-          finish_reason: 'stop',
+          toolCalls: [],
+          usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
+          finishReason: 'stop',
           ref: 'openai/gpt-4o',
           provider: 'openai',
           model: 'gpt-4o',

@@ -3,8 +3,8 @@ import {
   type ChatMessage,
   type ChatResponse,
   ProviderError,
-  type TokenUsage,
   type ToolSpec,
+  type Usage,
 } from './model-provider.js';
 import type { ResolvedModel } from './provider-registry.js';
 
@@ -23,7 +23,7 @@ export interface ModelCallRecord {
   /** Streaming only: time from the start of the attempt to its first token. */
   firstTokenMs?: number;
   /** What the provider reported, on success. */
-  usage?: TokenUsage;
+  usage?: Usage;
   outcome: ModelCallOutcome;
   error?: ProviderError;
   /** Set when this model is tried again after this many milliseconds. */
@@ -62,7 +62,7 @@ export interface ResilientCall {
   messages: ChatMessage[];
   tools?: ToolSpec[];
   temperature?: number;
-  max_tokens?: number;
+  maxTokens?: number;
   /** The caller's signal (client disconnected): aborts at once, never retried. */
   signal?: AbortSignal;
   /** Overrides the default deadline (an agent's `timeout`). */
@@ -323,10 +323,10 @@ export class ResilientModel {
   }
 }
 
-type RequestBody = Pick<ResilientCall, 'messages' | 'tools' | 'temperature' | 'max_tokens'>;
+type RequestBody = Pick<ResilientCall, 'messages' | 'tools' | 'temperature' | 'maxTokens'>;
 
 function request(call: ResilientCall): RequestBody {
-  return { messages: call.messages, tools: call.tools, temperature: call.temperature, max_tokens: call.max_tokens };
+  return { messages: call.messages, tools: call.tools, temperature: call.temperature, maxTokens: call.maxTokens };
 }
 
 function answered(response: ChatResponse, target: Target): ResilientChatResponse {

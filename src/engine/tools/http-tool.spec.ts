@@ -96,13 +96,13 @@ describe('HttpTool requests', () => {
 
   it('keeps secret values out of outputs and errors', async () => {
     const options: HttpToolOptions = { ...allowLocal, resolveSecret: () => 'tok-abcdef' };
-    handler = (req, res) => res.end(`you sent ${req.headers['x-key']}`);
+    handler = (req, res) => res.end(`you sent ${String(req.headers['x-key'])}`);
     const ok = await tool({ url: local('/echo'), headers: { 'X-Key': '{{secrets.k}}' } }, options).run({}, {});
     expect(ok.output).toBe('you sent [redacted]');
 
     handler = (req, res) => {
       res.statusCode = 401;
-      res.end(`bad key ${req.headers['x-key']}`);
+      res.end(`bad key ${String(req.headers['x-key'])}`);
     };
     const failed = await tool({ url: local('/echo'), headers: { 'X-Key': '{{secrets.k}}' } }, options).run({}, {});
     expect(failed.error).toBe('HTTP 401 Unauthorized: bad key [redacted]');

@@ -66,10 +66,10 @@ export class McpClientPool {
   ): Promise<McpCallResult> {
     const connection = await this.connection(serverName);
     try {
-      return (await connection.client.callTool({ name: toolName, arguments: args }, undefined, {
+      return await connection.client.callTool({ name: toolName, arguments: args }, undefined, {
         signal: options.signal,
         timeout: options.timeoutMs,
-      })) as McpCallResult;
+      });
     } catch (error) {
       const detail = connection.stderrTail();
       if (error instanceof McpError && error.code === ErrorCode.ConnectionClosed && detail) {
