@@ -2,7 +2,6 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AgentsModule } from './agents/agents.module.js';
 import { AuthModule } from './auth/auth.module.js';
-import { CatalogModule } from './catalog/catalog.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/configuration.js';
@@ -11,6 +10,8 @@ import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PipelinesModule } from './pipelines/pipelines.module.js';
+import { RuntimeModule } from './runtime/runtime.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
 
 export interface AppModuleOptions {
   config: AppConfig;
@@ -30,10 +31,11 @@ export class AppModule {
         LoggingModule.forRoot(options.logger),
         DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
         MetricsModule.forRoot(),
-        CatalogModule.forRoot(options.definitions),
+        RuntimeModule.forRoot(options.definitions),
         AuthModule,
         HealthModule,
         AgentsModule,
+        SessionsModule,
         PipelinesModule,
       ],
     };

@@ -1,12 +1,9 @@
 import 'reflect-metadata';
-import type { Server } from 'node:http';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
-import { AppModule } from './app.module.js';
-import { CatalogService, loadInitialDefinitions } from './catalog/catalog.service.js';
-import { configureApp } from './app.setup.js';
-import { createLogger, NestPinoLogger } from './common/logging/logger.js';
+import { createApp } from './app.factory.js';
+import { CatalogService, loadInitialDefinitions } from './runtime/catalog.service.js';
+import { createLogger } from './common/logging/logger.js';
 import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
 import { defaultDeployPort, type Definitions } from './definitions/index.js';
@@ -29,11 +26,7 @@ async function main(): Promise<void> {
       embedded = await startEmbeddedDatabase({ dataDir: config.dataDir, onLog: (line) => logger.debug({ postgres: line }) });
       databaseUrl = embedded.url;
     }
-    const app = await NestFactory.create<NestExpressApplication>(
-      AppModule.forRoot({ config, logger, databaseUrl, definitions: definitions.definitions }),
-      { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
-    );
-    await configureApp(app, config, logger);
+    const app = await createApp({ config, logger, databaseUrl, definitions: definitions.definitions });
     if (isDevelopmentMode(config)) {
       logger.warn(
         'DEVELOPMENT MODE: no API key and no OIDC issuer configured, so every request is accepted without ' +
@@ -83,7 +76,7 @@ function handleShutdown(app: NestExpressApplication, config: AppConfig, logger: 
     if (stopping) return;
     stopping = true;
     logger.info({ signal, grace_ms: config.shutdownTimeoutMs }, 'shutting down');
-    const server = app.getHttpServer() as Server;
+    const server = app.getHttpServer();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     server.closeIdleConnections();

@@ -15,17 +15,20 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
-import { ClientClosedError } from '../common/errors/api-error.js';
-import { toErrorResponse } from '../common/errors/error-response.js';
+import { ContinueSessionResponseDto, toUsageDto } from '../common/dto/agent-run.dto.js';
+import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
+import { ClientClosedError } from '../common/errors/domain-errors.js';
+import { toErrorResponse } from '../common/errors/error-table.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { ERROR_CODE_LOCAL } from '../common/http/request-middleware.js';
-import { LOGGER } from '../common/logging/logging.module.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
-import { AgentsService } from './agents.service.js';
-import { ErrorResponseDto, InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
+import { LOGGER } from '../common/logging/logging.module.js';
+import { toAgentCall } from '../runtime/agent-call.js';
+import { AgentRunner } from '../runtime/agent-runner.js';
+import { SESSION_TURNS, type SessionTurns } from '../runtime/session-turns.port.js';
+import { AgentsService, toInvokeResponse } from './agents.service.js';
+import { InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
 import { InvokeAgentDto } from './dto/invoke-agent.dto.js';
-import { ContinueSessionResponseDto } from '../sessions/dto/session.dto.js';
-import { SessionsService } from '../sessions/sessions.service.js';
 import { SseWriter } from './sse-writer.js';
 
 @ApiTags('agents')
@@ -36,7 +39,8 @@ import { SseWriter } from './sse-writer.js';
 export class AgentsController {
   constructor(
     private readonly agents: AgentsService,
-    private readonly sessions: SessionsService,
+    private readonly runner: AgentRunner,
+    @Inject(SESSION_TURNS) private readonly sessions: SessionTurns,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -60,10 +64,10 @@ export class AgentsController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: Request,
   ): Promise<InvokeAgentResponseDto | ContinueSessionResponseDto> {
-    const call = AgentsService.callFrom(body);
+    const call = toAgentCall(body);
     const signal = abortOnClose(request);
-    if (call.sessionId) return this.sessions.continue(name, call.sessionId, call, principal, { signal });
-    return this.agents.invoke(this.agents.prepare(name, call).profile, call, principal, 'invoke', { signal });
+    if (body.session_id) return this.sessions.continue(name, body.session_id, call, principal, { signal });
+    return toInvokeResponse(await this.agents.invoke(this.runner.prepare(name, call), principal, 'invoke', { signal }));
   }
 
   /**
@@ -85,18 +89,18 @@ export class AgentsController {
     @Req() request: Request,
     @Res() response: Response,
   ): Promise<void> {
-    const call = AgentsService.callFrom(body);
+    const call = toAgentCall(body);
     // Everything that can be refused is refused here, as a normal JSON error, before any byte.
-    const turn = call.sessionId ? await this.sessions.begin(name, call.sessionId, call) : undefined;
-    const profile = turn?.profile ?? this.agents.prepare(name, call).profile;
+    const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call) : undefined;
+    const prepared = turn?.prepared ?? this.runner.prepare(name, call);
 
     const sse = new SseWriter(request, response);
     const options = { signal: sse.signal, stream: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };
     try {
       const result = turn
-        ? (await this.sessions.complete(turn, call, principal, options)).result
-        : await this.agents.invoke(profile, call, principal, 'stream', options);
-      sse.send({ type: 'done', usage: result.usage });
+        ? (await this.sessions.complete(turn, principal, options)).result
+        : await this.agents.invoke(prepared, principal, 'stream', options);
+      void sse.send({ type: 'done', usage: toUsageDto(result.usage) });
     } catch (error) {
       if (error instanceof ClientClosedError) {
         response.locals[ERROR_CODE_LOCAL] = error.code;
@@ -104,7 +108,7 @@ export class AgentsController {
         const answer = toErrorResponse(error);
         if (answer.unexpected) this.logger.error({ err: error }, 'stream failed');
         response.locals[ERROR_CODE_LOCAL] = answer.body.error.code;
-        sse.send({ type: 'error', code: answer.body.error.code, message: answer.body.error.message });
+        void sse.send({ type: 'error', code: answer.body.error.code, message: answer.body.error.message });
       }
     } finally {
       sse.end();

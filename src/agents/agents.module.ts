@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
-import { SessionsModule } from '../sessions/sessions.module.js';
-import { AgentRuntimeModule } from './agent-runtime.module.js';
 import { AgentsController } from './agents.controller.js';
+import { AgentsService } from './agents.service.js';
+import { InvocationsRepository } from './invocations.repository.js';
 
+/** Agent routes; session turns through `session_id` use the SESSION_TURNS port (src/runtime). */
 @Module({
-  imports: [AgentRuntimeModule, SessionsModule],
   controllers: [AgentsController],
+  providers: [AgentsService, InvocationsRepository],
 })
 export class AgentsModule {}

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
+import type { Usage } from '../providers/model-provider.js';
 
 export interface InvocationRecord {
   agent: string;
@@ -11,8 +12,7 @@ export interface InvocationRecord {
   principal: string;
   status: 'completed' | 'failed' | 'cancelled';
   errorCode?: string;
-  inputTokens: number;
-  outputTokens: number;
+  usage: Usage;
   durationMs: number;
   correlationId: string;
   input: string;
@@ -49,8 +49,8 @@ export class InvocationsRepository implements OnApplicationShutdown {
   record(record: InvocationRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ record, resolve, reject });
-      if (this.pending.length >= MAX_BATCH) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), 2);
+      if (this.pending.length >= MAX_BATCH) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), 2);
     });
   }
 
@@ -62,7 +62,7 @@ export class InvocationsRepository implements OnApplicationShutdown {
     clearTimeout(this.timer);
     this.timer = undefined;
     const batch = this.pending.splice(0, MAX_BATCH);
-    if (this.pending.length > 0) this.timer = setTimeout(() => this.flush(), 0);
+    if (this.pending.length > 0) this.timer = setTimeout(() => void this.flush(), 0);
     if (batch.length === 0) return Promise.resolve();
     return this.insert(batch.map((entry) => entry.record)).then(
       () => batch.forEach((entry) => entry.resolve()),
@@ -89,8 +89,8 @@ export class InvocationsRepository implements OnApplicationShutdown {
         record.principal,
         record.status,
         record.errorCode ?? null,
-        record.inputTokens,
-        record.outputTokens,
+        record.usage.inputTokens,
+        record.usage.outputTokens,
         Math.round(record.durationMs),
         record.correlationId,
         this.storeContent ? record.input : null,

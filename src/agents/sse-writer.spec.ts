@@ -91,7 +91,7 @@ describe('SseWriter backpressure', () => {
     expect(response.listenerCount('drain')).toBe(1);
     client.on('data', () => undefined);
     client.resume();
-    await Promise.all(more);
+    await wait;
   });
 
   it('disconnects a client that does not read the last events after the end', async () => {

@@ -4,9 +4,6 @@ import type { Agent, Definitions, Skill } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
 import { toolSpecFor } from '../engine/tool-schema.js';
 import { ToolFactory, type ToolConfig } from '../engine/tools/index.js';
-import { validatePipeline } from '../pipelines/pipeline-graph.js';
-import { toSpec } from '../pipelines/pipeline-spec.js';
-import { modelRefProblem } from '../providers/provider-registry.js';
 
 export const DEFAULT_MAX_TURNS = 10;
 
@@ -14,21 +11,6 @@ export const DEFAULT_MAX_TURNS = 10;
 export interface BuiltAgents {
   profiles: Map<string, AgentProfile>;
   tools: ToolFactory;
-}
-
-/** Problems the loader cannot see: model strings the provider registry cannot serve. */
-export function runtimeProblems(definitions: Definitions): string[] {
-  const problems: string[] = [];
-  for (const agent of definitions.agents) {
-    for (const model of agent.models) {
-      const problem = modelRefProblem(model);
-      if (problem) problems.push(`agent "${agent.name}": model ${problem}`);
-    }
-  }
-  for (const pipeline of definitions.pipelines) {
-    for (const problem of validatePipeline(toSpec(pipeline))) problems.push(`pipeline "${pipeline.name}": ${problem}`);
-  }
-  return problems;
 }
 
 export function buildAgents(definitions: Definitions, config: AppConfig): BuiltAgents {

@@ -7,7 +7,7 @@ import { formatDiagnostics, loadDefinitions, type Agent, type Definitions, type 
 import type { AgentProfile } from '../engine/agent-loop.js';
 import type { ToolFactory } from '../engine/tools/index.js';
 import type { KnownNames } from '../metrics/metrics.service.js';
-import { buildAgents, runtimeProblems, type BuiltAgents } from './agent-profiles.js';
+import { buildAgents, type BuiltAgents } from './agent-profiles.js';
 
 export const INITIAL_DEFINITIONS = Symbol('INITIAL_DEFINITIONS');
 const RETIRED_TOOLS_GRACE_MS = 5 * 60_000;
@@ -77,8 +77,8 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
 
   async reload(): Promise<ReloadResult> {
     const loaded = await loadDefinitions(this.config.definitionsPath);
-    const errors = loaded.ok ? runtimeProblems(loaded.definitions).join('\n') : formatDiagnostics(loaded.diagnostics);
-    if (!loaded.ok || errors) {
+    if (!loaded.ok) {
+      const errors = formatDiagnostics(loaded.diagnostics);
       this.logger.error({ path: this.config.definitionsPath, errors }, 'definitions reload refused; the previous set stays');
       return { ok: false, errors };
     }
@@ -130,11 +130,12 @@ function pipelinesByAgent(pipelines: readonly Pipeline[]): Map<string, string[]>
   return byAgent;
 }
 
-/** Start-up: load and validate, or explain why not (the server must not start on bad input). */
+/**
+ * Start-up: load and validate, or explain why not (the server must not start on bad input).
+ * The loader makes every check, so `npm run definitions -- check` refuses exactly this.
+ */
 export async function loadInitialDefinitions(path: string): Promise<{ ok: true; definitions: Definitions; warnings: string } | { ok: false; errors: string }> {
   const loaded = await loadDefinitions(path);
   if (!loaded.ok) return { ok: false, errors: formatDiagnostics(loaded.diagnostics) };
-  const problems = runtimeProblems(loaded.definitions);
-  if (problems.length > 0) return { ok: false, errors: problems.map((problem) => `${path}: error: ${problem}`).join('\n') };
   return { ok: true, definitions: loaded.definitions, warnings: loaded.warnings.length ? formatDiagnostics(loaded.warnings) : '' };
 }

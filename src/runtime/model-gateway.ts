@@ -57,7 +57,7 @@ export class ModelGateway {
         outcome: record.outcome,
         duration_ms: Math.round(record.durationMs),
         ...(record.firstTokenMs !== undefined ? { first_token_ms: Math.round(record.firstTokenMs) } : {}),
-        ...(record.usage ? { input_tokens: record.usage.input_tokens, output_tokens: record.usage.output_tokens } : {}),
+        ...(record.usage ? { input_tokens: record.usage.inputTokens, output_tokens: record.usage.outputTokens } : {}),
         ...(record.retryInMs !== undefined ? { retry_in_ms: Math.round(record.retryInMs) } : {}),
         ...(record.error ? { error: record.error.message } : {}),
       };

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Logger } from 'pino';
 import type { Gauge } from 'prom-client';
-import { CatalogService } from '../catalog/catalog.service.js';
+import { CatalogService } from '../runtime/catalog.service.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';

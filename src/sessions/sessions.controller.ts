@@ -11,16 +11,16 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
-import { AgentsService } from '../agents/agents.service.js';
+import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { toAgentCall } from '../runtime/agent-call.js';
+import { ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
   ContinueSessionDto,
-  ContinueSessionResponseDto,
   CreateSessionDto,
   ListSessionsQueryDto,
   ListSessionsResponseDto,
@@ -69,7 +69,7 @@ export class SessionsController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: Request,
   ): Promise<ContinueSessionResponseDto> {
-    return this.sessions.continue(name, id, AgentsService.callFrom(body), principal, { signal: abortOnClose(request) });
+    return this.sessions.continue(name, id, toAgentCall(body), principal, { signal: abortOnClose(request) });
   }
 
   /** Compatibility alias of continue (older SDKs). */

@@ -1,19 +1,21 @@
-import { Module } from '@nestjs/common';
-import { AgentRuntimeModule } from '../agents/agent-runtime.module.js';
+import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
+import { SESSION_TURNS } from '../runtime/session-turns.port.js';
 import { SESSION_RETENTION_OPTIONS, SessionRetention, type SessionRetentionOptions } from './session-retention.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsGauge } from './sessions-gauge.js';
 import { SessionsRepository } from './sessions.repository.js';
 import { SessionsService } from './sessions.service.js';
 
+/** Global so that its SESSION_TURNS port reaches the agents feature without an import. */
+@Global()
 @Module({
-  imports: [AgentRuntimeModule],
   controllers: [SessionsController],
   providers: [
     SessionsRepository,
     SessionsService,
+    { provide: SESSION_TURNS, useExisting: SessionsService },
     SessionsGauge,
     SessionRetention,
     {
@@ -22,6 +24,6 @@ import { SessionsService } from './sessions.service.js';
       useFactory: (config: AppConfig): SessionRetentionOptions => ({ retentionMs: config.sessionRetentionMs }),
     },
   ],
-  exports: [SessionsService],
+  exports: [SESSION_TURNS],
 })
 export class SessionsModule {}

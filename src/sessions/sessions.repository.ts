@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { queryRows } from '../database/query-rows.js';
-import { SessionBusyError } from '../common/errors/api-error.js';
-import type { TokenUsage } from '../providers/model-provider.js';
+import { SessionBusyError } from '../common/errors/domain-errors.js';
+import type { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
 
 /**
  * Returns "now" for every time comparison. Without one, the database clock decides, so all
@@ -32,8 +32,8 @@ export interface SessionMessage {
   role: MessageRole;
   content: string;
   createdAt: Date;
-  usage?: TokenUsage;
-  toolCalls?: unknown[];
+  usage?: UsageDto;
+  toolCalls?: ToolCallDto[];
 }
 
 export interface SessionHistory extends SessionRecord {
@@ -72,7 +72,7 @@ export type ClaimTurnResult =
 
 export interface CompletedTurn {
   user: { content: string };
-  assistant: { content: string; usage?: TokenUsage; toolCalls?: readonly unknown[] };
+  assistant: { content: string; usage?: UsageDto; toolCalls?: readonly ToolCallDto[] };
   principal: string;
   correlationId: string;
 }
@@ -107,8 +107,8 @@ interface MessageRow {
   turn: number;
   role: MessageRole;
   content: string;
-  usage: TokenUsage | null;
-  tool_calls: unknown[] | null;
+  usage: UsageDto | null;
+  tool_calls: ToolCallDto[] | null;
   message_created_at: Date;
 }
 
@@ -138,7 +138,7 @@ export class SessionsRepository {
        RETURNING ${SESSION_COLUMNS}`,
       [newSessionId(), input.agent, JSON.stringify(input.metadata ?? {}), input.principal, input.correlationId, this.now()],
     );
-    return toSession(row!);
+    return toSession(row);
   }
 
   async findLive(agent: string, id: string, idleTimeoutMs: number): Promise<SessionRecord | undefined> {
@@ -289,7 +289,7 @@ export class SessionsRepository {
     );
     if (rows.length === 0) return undefined;
     const messages = rows.filter((row) => row.turn != null).map((row) => toMessage(row as MessageRow));
-    return { ...toSession(rows[0]!), messages };
+    return { ...toSession(rows[0]), messages };
   }
 
   /** Marks the session deleted; its rows stay for audit until retention. False if unknown. */

@@ -1,20 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AgentsService, type AgentCall, type RunOptions } from '../agents/agents.service.js';
 import type { Principal } from '../auth/principal.js';
-import { NotFoundError, SessionBusyError } from '../common/errors/api-error.js';
+import { toToolCallDto, toTurnResponse, toUsageDto, type ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
+import { NotFoundError, SessionBusyError } from '../common/errors/domain-errors.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { requestContext } from '../common/request-context/request-context.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import type { AgentProfile, AgentRunResult } from '../engine/agent-loop.js';
-import type {
-  ContinueSessionResponseDto,
-  ListSessionsResponseDto,
-  SessionDto,
-  SessionHistoryDto,
-  SessionSummaryDto,
-} from './dto/session.dto.js';
+import type { AgentRunResult } from '../engine/agent-loop.js';
+import type { AgentCall } from '../runtime/agent-call.js';
+import { AgentRunner, type RunOptions } from '../runtime/agent-runner.js';
+import { CatalogService } from '../runtime/catalog.service.js';
+import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
+import type { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
 import { SessionLeaseLostError, SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;
@@ -22,25 +20,24 @@ export const DEFAULT_MEMORY_MESSAGES = 50;
 const LEASE_MS = 60_000;
 const BUSY_RETRY_AFTER_SECONDS = 2;
 
-/** A claimed turn: the agent and the lease, taken before any answer byte is sent. */
-export interface TurnStart {
-  agentName: string;
-  profile: AgentProfile;
+/** A claimed turn: the prepared call and the lease, taken before any answer byte is sent. */
+interface TurnStart extends ClaimedTurn {
   memoryMessages: number;
   lease: TurnLease;
 }
 
 @Injectable()
-export class SessionsService {
+export class SessionsService implements SessionTurns {
   constructor(
     private readonly repository: SessionsRepository,
-    private readonly agents: AgentsService,
+    private readonly catalog: CatalogService,
+    private readonly runner: AgentRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async create(agentName: string, metadata: Record<string, string> | undefined, principal: Principal): Promise<SessionDto> {
-    this.agents.resolve(agentName);
+    this.requireAgent(agentName);
     const session = await this.repository.create({
       agent: agentName,
       metadata: metadata ?? {},
@@ -51,13 +48,13 @@ export class SessionsService {
   }
 
   async list(agentName: string, limit: number, offset: number): Promise<ListSessionsResponseDto> {
-    this.agents.resolve(agentName);
+    this.requireAgent(agentName);
     const page = await this.repository.list(agentName, { limit, offset }, this.config.sessionIdleTimeoutMs);
     return { sessions: page.sessions.map(summary), total: page.total };
   }
 
   async history(agentName: string, id: string): Promise<SessionHistoryDto> {
-    this.agents.resolve(agentName);
+    this.requireAgent(agentName);
     const session = await this.repository.history(agentName, id, this.config.sessionIdleTimeoutMs);
     if (!session) throw sessionNotFound(id);
     return {
@@ -68,47 +65,41 @@ export class SessionsService {
         content: message.content,
         created_at: message.createdAt.toISOString(),
         ...(message.usage ? { usage: message.usage } : {}),
-        ...(message.toolCalls ? { tool_calls: message.toolCalls as SessionHistoryDto['messages'][number]['tool_calls'] } : {}),
+        ...(message.toolCalls ? { tool_calls: message.toolCalls } : {}),
       })),
     };
   }
 
   async delete(agentName: string, id: string): Promise<void> {
-    this.agents.resolve(agentName);
+    this.requireAgent(agentName);
     if (!(await this.repository.softDelete(agentName, id))) throw sessionNotFound(id);
   }
 
   /** One turn, answered as JSON. */
   async continue(agentName: string, id: string, call: AgentCall, principal: Principal, options: RunOptions = {}): Promise<ContinueSessionResponseDto> {
     const start = await this.begin(agentName, id, call);
-    const { result, turn } = await this.complete(start, call, principal, options);
-    return {
-      output: result.output,
-      usage: result.usage,
-      turn,
-      tool_calls: result.tool_calls,
-      duration_ms: result.duration_ms,
-      finish_reason: result.finish_reason,
-    };
+    const { result, turn } = await this.complete(start, principal, options);
+    return toTurnResponse(result, turn);
   }
 
   /** Checks the call and claims the session's turn; 400/404/409 come from here. */
   async begin(agentName: string, id: string, call: AgentCall): Promise<TurnStart> {
-    const { agent, profile } = this.agents.prepare(agentName, call);
+    const prepared = this.runner.prepare(agentName, call);
     const claim = await this.repository.claimTurn(agentName, id, { leaseMs: LEASE_MS, idleTimeoutMs: this.config.sessionIdleTimeoutMs });
     if (claim.status === 'not_found') throw sessionNotFound(id);
     if (claim.status === 'busy') {
       throw new SessionBusyError(`Session '${id}' is answering another turn; try again when it is done.`, BUSY_RETRY_AFTER_SECONDS);
     }
-    return { agentName, profile, memoryMessages: agent.memory?.max_messages ?? DEFAULT_MEMORY_MESSAGES, lease: claim.lease };
+    return { prepared, memoryMessages: prepared.agent.memory?.max_messages ?? DEFAULT_MEMORY_MESSAGES, lease: claim.lease };
   }
 
   /**
    * Runs the claimed turn with the session's memory window and stores it before returning.
    * On any failure nothing is stored and the session is released for the next turn.
    */
-  async complete(start: TurnStart, call: AgentCall, principal: Principal, options: RunOptions = {}): Promise<{ result: AgentRunResult; turn: number }> {
-    const { lease } = start;
+  async complete(claimed: ClaimedTurn, principal: Principal, options: RunOptions = {}): Promise<{ result: AgentRunResult; turn: number }> {
+    const start = claimed as TurnStart;
+    const { lease, prepared } = start;
     const heartbeat = setInterval(() => {
       this.repository.renewLease(lease.sessionId, lease.token, LEASE_MS).catch((error: unknown) => {
         this.logger.warn({ session_id: lease.sessionId, err_message: (error as Error).message }, 'could not renew a session lease');
@@ -117,18 +108,19 @@ export class SessionsService {
     heartbeat.unref();
     try {
       const history = await this.repository.memoryWindow(lease.sessionId, start.memoryMessages);
-      const result = await this.agents.run(start.profile, call, { ...options, history });
+      const result = await this.runner.run(prepared, { ...options, history });
       const turn = await this.repository.appendTurn(lease.sessionId, lease.token, {
-        user: { content: call.input },
-        assistant: { content: result.output, usage: result.usage, toolCalls: result.tool_calls },
+        user: { content: prepared.call.input },
+        assistant: { content: result.output, usage: toUsageDto(result.usage), toolCalls: result.toolCalls.map(toToolCallDto) },
         principal: principal.id,
         correlationId: requestContext.correlationId() ?? '',
       });
       return { result, turn };
     } catch (error) {
-      this.release(lease);
+      // Freed before the answer, so a caller who retries at once is not told the session is busy.
+      await this.release(lease);
       // Deleted (or expired) while this turn ran: the session is gone, not busy.
-      if (error instanceof SessionLeaseLostError && !(await this.isLive(start.agentName, lease.sessionId))) {
+      if (error instanceof SessionLeaseLostError && !(await this.isLive(prepared.agent.name, lease.sessionId))) {
         throw sessionNotFound(lease.sessionId);
       }
       throw error;
@@ -137,19 +129,28 @@ export class SessionsService {
     }
   }
 
+  private requireAgent(name: string): void {
+    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${name}' does not exist.`);
+  }
+
   private async isLive(agentName: string, id: string): Promise<boolean> {
     return (await this.repository.findLive(agentName, id, this.config.sessionIdleTimeoutMs)) !== undefined;
   }
 
-  /** Frees the session after a failed turn; keeps trying for a while if the database is down. */
-  private release(lease: TurnLease, attempt = 1): void {
-    this.repository.releaseTurn(lease.sessionId, lease.token).catch((error: unknown) => {
+  /**
+   * Frees the session after a failed turn. The first attempt is awaited; when the database is
+   * down, the retries go on in the background for a while, then the lease is left to expire.
+   */
+  private async release(lease: TurnLease, attempt = 1): Promise<void> {
+    try {
+      await this.repository.releaseTurn(lease.sessionId, lease.token);
+    } catch (error) {
       if (attempt >= 15) {
         this.logger.warn({ session_id: lease.sessionId, err_message: (error as Error).message }, 'session lease left to expire');
         return;
       }
-      setTimeout(() => this.release(lease, attempt + 1), 2_000).unref();
-    });
+      setTimeout(() => void this.release(lease, attempt + 1), 2_000).unref();
+    }
   }
 }
 

@@ -1,19 +1,4 @@
-export class UsageDto {
-  input_tokens!: number;
-  output_tokens!: number;
-  /** Always `input_tokens + output_tokens`. */
-  total_tokens!: number;
-}
-
-export class ToolCallDto {
-  /** The skill's name. */
-  name!: string;
-  arguments!: Record<string, unknown>;
-  output!: string;
-  duration_ms!: number;
-  /** Set when the tool failed; the model was told. */
-  error?: string;
-}
+import { ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
 
 export class InvokeAgentResponseDto {
   output!: string;
@@ -45,15 +30,4 @@ export class AgentSummaryDto {
 
 export class ListAgentsResponseDto {
   agents!: AgentSummaryDto[];
-}
-
-export class ErrorBodyDto {
-  /** @example not_found */
-  code!: string;
-  /** @example Agent 'unknown-agent' does not exist. */
-  message!: string;
-}
-
-export class ErrorResponseDto {
-  error!: ErrorBodyDto;
 }

@@ -1,57 +1,7 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Max, MaxLength, Min, ValidateIf, ValidateNested } from 'class-validator';
-import { IsStringRecord } from '../../common/validation/is-string-record.js';
+import { IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import { AgentCallDto } from '../../common/dto/agent-call.dto.js';
 
-export class InvokeOptionsDto {
-  /** Sampling temperature, 0..2. Overrides the agent's `temperature`. */
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(2)
-  temperature?: number;
-
-  /** Upper bound on the answer's tokens (per model call). */
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  max_tokens?: number;
-
-  /**
-   * Values for the prompt's `{{variables}}`.
-   * @example { "customer_name": "Ada" }
-   */
-  @IsOptional()
-  @IsStringRecord()
-  variables?: Record<string, string>;
-}
-
-export class InvokeAgentDto {
-  /**
-   * The user's message.
-   * @example Where is my order #1234?
-   */
-  @ValidateIf((body: InvokeAgentDto) => body.message === undefined)
-  @IsString()
-  @IsNotEmpty()
-  input?: string;
-
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => InvokeOptionsDto)
-  options?: InvokeOptionsDto;
-
-  /** Compatibility alias of `input` (older SDKs). */
-  @ValidateIf((body: InvokeAgentDto) => body.input === undefined && body.message !== undefined)
-  @IsString()
-  @IsNotEmpty()
-  message?: string;
-
-  /** Compatibility alias of `options.variables`. */
-  @IsOptional()
-  @IsStringRecord()
-  variables?: Record<string, string>;
-
+export class InvokeAgentDto extends AgentCallDto {
   /** Compatibility: makes the call a turn of this session, exactly like continue. */
   @IsOptional()
   @IsString()

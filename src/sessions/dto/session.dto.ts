@@ -1,12 +1,12 @@
-import { OmitType } from '@nestjs/swagger';
 import { IsOptional } from 'class-validator';
+import { AgentCallDto } from '../../common/dto/agent-call.dto.js';
+import { ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
 import { PaginationQueryDto } from '../../common/pagination.dto.js';
 import { IsStringRecord } from '../../common/validation/is-string-record.js';
-import { ToolCallDto, UsageDto } from '../../agents/dto/agent-responses.dto.js';
-import { InvokeAgentDto } from '../../agents/dto/invoke-agent.dto.js';
+
 
 /** `{ "input" }` (or the older `{ "message" }`) plus `options` as in invoke. */
-export class ContinueSessionDto extends OmitType(InvokeAgentDto, ['session_id'] as const) {}
+export class ContinueSessionDto extends AgentCallDto {}
 
 export class CreateSessionDto {
   /**
@@ -53,14 +53,4 @@ export class SessionMessageDto {
 
 export class SessionHistoryDto extends SessionSummaryDto {
   messages!: SessionMessageDto[];
-}
-
-export class ContinueSessionResponseDto {
-  output!: string;
-  usage!: UsageDto;
-  /** This turn's 1-based number in the session. */
-  turn!: number;
-  tool_calls!: ToolCallDto[];
-  duration_ms!: number;
-  finish_reason!: string;
 }
