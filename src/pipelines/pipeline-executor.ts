@@ -1,14 +1,14 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { PipelineDefinitionError, PipelineGraph, stepInput, type GraphStep } from './pipeline-graph.js';
+import { toStepError } from '../common/errors/error-table.js';
+import { sumUsage } from '../providers/model-provider.js';
+import { PipelineDefinitionError, PipelineGraph, type GraphStep } from './pipeline-graph.js';
 import {
-  addUsage,
   leaseOf,
-  ZERO_USAGE,
   type FinalRunStatus,
   type PipelineRunRecord,
-  type RunError,
+  type PipelineRunStepRecord,
   type RunLease,
-  type TokenUsage,
+  type RunResult,
 } from './pipeline-run.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
 import {
@@ -20,8 +20,7 @@ import {
   type StepResult,
   type StepRunner,
 } from './pipelines.options.js';
-import { describeStepError } from './step-errors.js';
-import type { WhenContext } from './when-expression.js';
+import { pipelineFailure, RunScheduler, type AbandonReason, type StopReason } from './run-scheduler.js';
 
 /**
  * How an execution ended. `abandoned`: this replica stopped without concluding the run,
@@ -30,17 +29,20 @@ import type { WhenContext } from './when-expression.js';
  */
 export type ExecutionOutcome =
   | { status: FinalRunStatus }
-  | { status: 'abandoned'; reason: 'lost' | 'halted' | 'database' };
+  | { status: 'abandoned'; reason: AbandonReason['kind'] };
 
 export interface ExecuteOptions {
   /** Aborting it makes the executor give the run up at once, writing nothing more. */
   signal?: AbortSignal;
 }
 
+/** How long aborted step calls get to settle before the run is concluded anyway. */
+const ABORT_GRACE_MS = 5_000;
+
 /**
- * Executes claimed runs: steps in dependency order, independent ones concurrently (bounded),
- * `when` → skipped, fail-fast, cancellation noticed by polling the run row, a heartbeat, and
- * resumption after the steps a previous attempt completed.
+ * Executes claimed runs as `RunScheduler` decides: records each step as it goes, keeps the
+ * lease alive with a heartbeat, notices a cancel or a takeover by polling the run row, and
+ * aborts the step calls in progress when the run stops.
  */
 @Injectable()
 export class PipelineExecutor {
@@ -56,40 +58,43 @@ export class PipelineExecutor {
 
   /** Runs a claimed run (owner and attempt set) to its end, or until this replica loses it. */
   async execute(run: PipelineRunRecord, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
-    return new RunExecution(this.repository, this.runStep, this.settings, run, options.signal).run();
+    const recorder = new RunRecorder(this.repository, this.settings, run);
+    let graph: PipelineGraph;
+    try {
+      graph = PipelineGraph.from(run.definition);
+    } catch (error) {
+      if (!(error instanceof PipelineDefinitionError)) throw error;
+      return this.failRun(run, `The pipeline definition stored with this run is invalid: ${error.problems.join('; ')}`);
+    }
+    let stored: PipelineRunStepRecord[];
+    try {
+      stored = await this.repository.getSteps(run.runId);
+    } catch (error) {
+      return recorder.abandon({ kind: 'database', error });
+    }
+    const scheduler = new RunScheduler(graph, run.input, stored, this.settings.stepConcurrency);
+    return new RunExecution(this.repository, this.runStep, this.settings, recorder, scheduler, options.signal).run();
   }
 
   /** Concludes a claimed run as failed without executing it (e.g. after too many attempts). */
   async failRun(run: PipelineRunRecord, message: string): Promise<ExecutionOutcome> {
-    return new RunExecution(this.repository, this.runStep, this.settings, run, undefined).fail(message);
+    const recorder = new RunRecorder(this.repository, this.settings, run);
+    let steps: PipelineRunStepRecord[];
+    try {
+      steps = await this.repository.getSteps(run.runId);
+    } catch (error) {
+      return recorder.abandon({ kind: 'database', error });
+    }
+    return recorder.finish(pipelineFailure(message, sumUsage(steps.map((step) => step.usage))));
   }
 }
 
-type StopReason =
-  | { kind: 'failed'; step: string; error: RunError }
-  | { kind: 'cancelled' }
-  | { kind: 'lost' }
-  | { kind: 'halted' }
-  | { kind: 'database'; error: unknown };
-
-/** `aborted`: started, then cut short by a stop; stored as skipped when the run concludes. */
-type LocalStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'aborted';
-
-interface StepState {
-  status: LocalStatus;
-  output: string | null;
-  usage: TokenUsage | null;
-  /** Decided skipped (condition false, nothing to feed it), as opposed to cut short. */
-  skippedByDecision?: boolean;
-}
-
-/** One execution of one run on this replica. */
+/** One execution of one run on this replica: carries out what its scheduler decides. */
 class RunExecution {
+  private readonly record: PipelineRunRecord;
   private readonly lease: RunLease;
   private readonly abort = new AbortController();
-  private readonly states = new Map<string, StepState>();
   private readonly inFlight = new Map<string, Promise<void>>();
-  private stop: StopReason | undefined;
   private eventPending = false;
   private waiter: (() => void) | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -98,129 +103,59 @@ class RunExecution {
     private readonly repository: PipelineRunsRepository,
     private readonly runStep: StepRunner,
     private readonly settings: ResolvedPipelinesOptions,
-    private readonly record: PipelineRunRecord,
+    private readonly recorder: RunRecorder,
+    private readonly scheduler: RunScheduler,
     private readonly halt: AbortSignal | undefined,
   ) {
-    this.lease = leaseOf(record);
+    this.record = recorder.record;
+    this.lease = recorder.lease;
   }
 
   async run(): Promise<ExecutionOutcome> {
-    let graph: PipelineGraph;
-    try {
-      graph = PipelineGraph.from(this.record.definition);
-    } catch (error) {
-      if (!(error instanceof PipelineDefinitionError)) throw error;
-      return this.fail(`The pipeline definition stored with this run is invalid: ${error.problems.join('; ')}`);
-    }
-    try {
-      const stored = new Map((await this.repository.getSteps(this.record.runId)).map((step) => [step.name, step]));
-      for (const step of graph.steps) {
-        const row = stored.get(step.name);
-        this.states.set(
-          step.name,
-          row?.status === 'completed'
-            ? { status: 'completed', output: row.output, usage: row.usage }
-            : { status: 'pending', output: null, usage: null },
-        );
-      }
-    } catch (error) {
-      return this.abandon({ kind: 'database', error });
-    }
     if (this.record.cancelRequestedAt) this.requestStop({ kind: 'cancelled' });
     this.watch();
     try {
-      await this.schedule(graph);
+      await this.schedule();
     } finally {
       this.timers.forEach((timer) => clearInterval(timer));
       this.halt?.removeEventListener('abort', this.onHalt);
     }
-    return this.conclude(graph);
+    const conclusion = this.scheduler.conclude();
+    return conclusion.kind === 'abandon' ? this.recorder.abandon(conclusion.reason) : this.recorder.finish(conclusion.result);
   }
 
-  async fail(message: string): Promise<ExecutionOutcome> {
-    let usage: TokenUsage;
-    try {
-      const steps = await this.repository.getSteps(this.record.runId);
-      usage = steps.reduce((sum, step) => (step.usage ? addUsage(sum, step.usage) : sum), { ...ZERO_USAGE });
-    } catch (error) {
-      return this.abandon({ kind: 'database', error });
-    }
-    return this.finish('failed', null, { code: 'pipeline_error', message }, usage);
-  }
-
-  // --- scheduling ------------------------------------------------------------------------------
-
-  private async schedule(graph: PipelineGraph): Promise<void> {
+  private async schedule(): Promise<void> {
     for (;;) {
-      if (!this.stop) await this.decide(graph);
-      if (this.stop) break;
-      if (this.inFlight.size === 0) {
-        const stuck = graph.steps.filter((step) => this.state(step.name).status === 'pending');
-        // Unreachable for a validated (acyclic) graph; guards against looping forever.
-        if (stuck.length > 0) {
-          this.requestStop({
-            kind: 'failed',
-            step: stuck[0]!.name,
-            error: { code: 'internal_error', message: 'The step could not be scheduled.' },
-          });
-        }
-        return;
+      for (const decision of this.scheduler.decide()) {
+        if (decision.kind === 'skip') await this.skip(decision.step);
+        else this.launch(decision.step, decision.input);
       }
+      if (this.scheduler.stop) break;
+      if (this.inFlight.size === 0) return;
       await this.nextEvent();
     }
     if (this.inFlight.size > 0) await this.settleInFlight();
   }
 
-  /** Skips or starts every step that can be decided now; returns once nothing more can. */
-  private async decide(graph: PipelineGraph): Promise<void> {
-    for (let changed = true; changed && !this.stop; ) {
-      changed = false;
-      for (const step of graph.ready((name) => this.publicStatus(name))) {
-        if (this.stop) return;
-        if (this.shouldSkip(step)) {
-          await this.skip(step);
-          changed = true;
-        } else if (this.inFlight.size < this.settings.stepConcurrency) {
-          this.launch(step);
-          changed = true;
-        }
-      }
-    }
-  }
-
-  /**
-   * A step whose dependencies were all skipped is skipped too (it would have nothing to
-   * work on), unless it has a `when` of its own, which then decides.
-   */
-  private shouldSkip(step: GraphStep): boolean {
-    if (step.when) return !step.when.evaluate(this.whenContext());
-    return step.dependsOn.length > 0 && step.dependsOn.every((name) => this.state(name).status === 'skipped');
-  }
-
   private async skip(step: GraphStep): Promise<void> {
-    const state = this.state(step.name);
-    state.status = 'skipped';
-    state.skippedByDecision = true;
     if (await this.write(() => this.repository.markStepSkipped(this.lease, step.name))) {
-      this.emitStep(step.name, 'skipped', null);
+      this.recorder.stepFinished(step.name, 'skipped', null);
     }
   }
 
-  private launch(step: GraphStep): void {
-    const state = this.state(step.name);
-    state.status = 'running';
-    const input = stepInput(step, { input: this.record.input, outputOf: (name) => this.state(name).output });
-    const execution = this.execute(step, state, input).finally(() => {
+  private launch(step: GraphStep, input: string): void {
+    const execution = this.execute(step, input).finally(() => {
       this.inFlight.delete(step.name);
+      this.scheduler.release(step.name);
       this.notify();
     });
     this.inFlight.set(step.name, execution);
   }
 
-  private async execute(step: GraphStep, state: StepState, input: string): Promise<void> {
+  private async execute(step: GraphStep, input: string): Promise<void> {
     if (!(await this.write(() => this.repository.markStepRunning(this.lease, step.name, input)))) return;
-    if (this.stop) {
-      state.status = 'aborted';
+    if (this.scheduler.stop) {
+      this.scheduler.aborted(step.name);
       return;
     }
     const started = performance.now();
@@ -238,23 +173,20 @@ class RunExecution {
       );
     } catch (error) {
       if (this.abort.signal.aborted) {
-        state.status = 'aborted';
+        this.scheduler.aborted(step.name);
         return;
       }
-      const described = this.settings.describeError?.(error) ?? describeStepError(error);
-      state.status = 'failed';
-      this.requestStop({ kind: 'failed', step: step.name, error: described });
+      const described = toStepError(error);
+      if (this.scheduler.failed(step.name, described)) this.stopped();
       if (await this.write(() => this.repository.markStepFailed(this.lease, step.name, described))) {
-        this.emitStep(step.name, 'failed', performance.now() - started);
+        this.recorder.stepFinished(step.name, 'failed', performance.now() - started);
       }
       return;
     }
-    if (this.abandoning()) return;
-    state.status = 'completed';
-    state.output = result.output;
-    state.usage = result.usage;
+    if (this.scheduler.abandoning) return;
+    this.scheduler.completed(step.name, result);
     if (await this.write(() => this.repository.markStepCompleted(this.lease, step.name, result))) {
-      this.emitStep(step.name, 'completed', performance.now() - started);
+      this.recorder.stepFinished(step.name, 'completed', performance.now() - started);
     }
   }
 
@@ -262,32 +194,27 @@ class RunExecution {
   private async settleInFlight(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.settings.abortGraceMs);
+      timer = setTimeout(resolve, ABORT_GRACE_MS);
       timer.unref();
     });
     await Promise.race([Promise.allSettled([...this.inFlight.values()]), grace]);
     clearTimeout(timer);
     if (this.inFlight.size > 0) {
       this.settings.logger?.warn(
-        { run_id: this.record.runId, steps: [...this.inFlight.keys()] },
+        { run_id: this.record.runId, steps: this.scheduler.abortInFlight() },
         'pipeline steps did not stop within the grace period after abort; concluding the run without them',
       );
-      for (const name of this.inFlight.keys()) this.state(name).status = 'aborted';
     }
   }
 
-  // --- stopping ------------------------------------------------------------------------------
-
   private requestStop(reason: StopReason): void {
-    const overrides = reason.kind === 'lost' || reason.kind === 'halted' || reason.kind === 'database';
-    if (this.stop && !(overrides && !this.abandoning())) return;
-    this.stop = reason;
-    if (!this.abort.signal.aborted) this.abort.abort(new StepAbortedError(reason.kind));
-    this.notify();
+    if (this.scheduler.requestStop(reason)) this.stopped();
   }
 
-  private abandoning(): boolean {
-    return this.stop?.kind === 'lost' || this.stop?.kind === 'halted' || this.stop?.kind === 'database';
+  /** The run was just stopped: the step calls in progress are aborted. */
+  private stopped(): void {
+    if (!this.abort.signal.aborted) this.abort.abort(new StepAbortedError(this.scheduler.stop!.kind));
+    this.notify();
   }
 
   private readonly onHalt = (): void => this.requestStop({ kind: 'halted' });
@@ -327,59 +254,6 @@ class RunExecution {
     this.timers.push(timer);
   }
 
-  // --- concluding ----------------------------------------------------------------------------
-
-  private async conclude(graph: PipelineGraph): Promise<ExecutionOutcome> {
-    if (this.stop && this.abandoning()) return this.abandon(this.stop);
-    const usage = [...this.states.values()].reduce((sum, state) => (state.usage ? addUsage(sum, state.usage) : sum), {
-      ...ZERO_USAGE,
-    });
-    const everyStepDone = graph.steps.every((step) => {
-      const state = this.state(step.name);
-      return state.status === 'completed' || (state.status === 'skipped' && state.skippedByDecision === true);
-    });
-    if (this.stop?.kind === 'failed') {
-      const message = `Step '${this.stop.step}' failed: ${this.stop.error.message}`;
-      return this.finish('failed', null, { code: 'pipeline_error', message }, usage);
-    }
-    // A cancel that arrives once every step is done changes nothing any more.
-    if (this.stop?.kind === 'cancelled' && !everyStepDone) {
-      return this.finish('cancelled', null, { code: 'cancelled', message: 'The run was cancelled.' }, usage);
-    }
-    return this.finish('completed', this.state(graph.finalStep).output, null, usage);
-  }
-
-  private async finish(
-    status: FinalRunStatus,
-    output: string | null,
-    error: RunError | null,
-    usage: TokenUsage,
-  ): Promise<ExecutionOutcome> {
-    let finished: Awaited<ReturnType<PipelineRunsRepository['finishRun']>>;
-    try {
-      finished = await this.repository.finishRun(this.lease, { status, output, usage, error });
-    } catch (failure) {
-      return this.abandon({ kind: 'database', error: failure });
-    }
-    if (!finished) return this.abandon({ kind: 'lost' });
-    for (const name of finished.skippedSteps) this.emitStep(name, 'skipped', null);
-    const durationMs = finished.run.finishedAt!.getTime() - finished.run.createdAt.getTime();
-    this.emit(() =>
-      this.settings.hooks?.onRunFinished?.({ runId: this.record.runId, pipeline: this.record.pipeline, status, durationMs }),
-    );
-    return { status };
-  }
-
-  private abandon(reason: StopReason): ExecutionOutcome {
-    const kind = reason.kind === 'database' ? 'database' : reason.kind === 'lost' ? 'lost' : 'halted';
-    const details: Record<string, unknown> = { run_id: this.record.runId, reason: kind, attempt: this.lease.attempt };
-    if (reason.kind === 'database') details.err_message = (reason.error as Error)?.message;
-    this.settings.logger?.warn(details, 'pipeline run given up by this replica');
-    return { status: 'abandoned', reason: kind };
-  }
-
-  // --- helpers -------------------------------------------------------------------------------
-
   /** Runs a lease-checked write; a lost lease or a database error stops the execution. */
   private async write(operation: () => Promise<boolean>): Promise<boolean> {
     try {
@@ -389,22 +263,6 @@ class RunExecution {
       this.requestStop({ kind: 'database', error });
     }
     return false;
-  }
-
-  private state(name: string): StepState {
-    return this.states.get(name)!;
-  }
-
-  private publicStatus(name: string): 'pending' | 'running' | 'completed' | 'failed' | 'skipped' {
-    const status = this.state(name).status;
-    return status === 'aborted' ? 'skipped' : status;
-  }
-
-  private whenContext(): WhenContext {
-    const steps: WhenContext['steps'] = Object.fromEntries(
-      [...this.states].map(([name, state]) => [name, { output: state.output, status: this.publicStatus(name) }]),
-    );
-    return { input: this.record.input, steps };
   }
 
   private notify(): void {
@@ -418,8 +276,44 @@ class RunExecution {
     if (!this.eventPending) await new Promise<void>((resolve) => (this.waiter = resolve));
     this.eventPending = false;
   }
+}
 
-  private emitStep(step: string, status: 'completed' | 'failed' | 'skipped', durationMs: number | null): void {
+/** Ends a run under its lease, and reports steps and runs to the hooks and the log. */
+class RunRecorder {
+  readonly lease: RunLease;
+
+  constructor(
+    private readonly repository: PipelineRunsRepository,
+    private readonly settings: ResolvedPipelinesOptions,
+    readonly record: PipelineRunRecord,
+  ) {
+    this.lease = leaseOf(record);
+  }
+
+  async finish(result: RunResult): Promise<ExecutionOutcome> {
+    let finished: Awaited<ReturnType<PipelineRunsRepository['finishRun']>>;
+    try {
+      finished = await this.repository.finishRun(this.lease, result);
+    } catch (failure) {
+      return this.abandon({ kind: 'database', error: failure });
+    }
+    if (!finished) return this.abandon({ kind: 'lost' });
+    for (const name of finished.skippedSteps) this.stepFinished(name, 'skipped', null);
+    const durationMs = finished.run.finishedAt!.getTime() - finished.run.createdAt.getTime();
+    this.emit(() =>
+      this.settings.hooks?.onRunFinished?.({ runId: this.record.runId, pipeline: this.record.pipeline, status: result.status, durationMs }),
+    );
+    return { status: result.status };
+  }
+
+  abandon(reason: AbandonReason): ExecutionOutcome {
+    const details: Record<string, unknown> = { run_id: this.record.runId, reason: reason.kind, attempt: this.lease.attempt };
+    if (reason.kind === 'database') details.err_message = (reason.error as Error)?.message;
+    this.settings.logger?.warn(details, 'pipeline run given up by this replica');
+    return { status: 'abandoned', reason: reason.kind };
+  }
+
+  stepFinished(step: string, status: 'completed' | 'failed' | 'skipped', durationMs: number | null): void {
     this.emit(() =>
       this.settings.hooks?.onStepFinished?.({
         runId: this.record.runId,
@@ -441,7 +335,7 @@ class RunExecution {
 }
 
 /** The reason an aborted step call receives through its signal. */
-export class StepAbortedError extends Error {
+class StepAbortedError extends Error {
   constructor(readonly reason: StopReason['kind']) {
     super(
       reason === 'cancelled'
@@ -457,8 +351,8 @@ export class StepAbortedError extends Error {
 function normalizeResult(result: StepResult): StepResult {
   if (typeof result?.output !== 'string') throw new TypeError('The step runner returned no output text');
   const count = (value: unknown) => (typeof value === 'number' && Number.isFinite(value) && value >= 0 ? Math.round(value) : 0);
-  const input = count(result.usage?.input_tokens);
-  const output = count(result.usage?.output_tokens);
-  const total = typeof result.usage?.total_tokens === 'number' ? count(result.usage.total_tokens) : input + output;
-  return { output: result.output, usage: { input_tokens: input, output_tokens: output, total_tokens: total } };
+  const inputTokens = count(result.usage?.inputTokens);
+  const outputTokens = count(result.usage?.outputTokens);
+  const totalTokens = typeof result.usage?.totalTokens === 'number' ? count(result.usage.totalTokens) : inputTokens + outputTokens;
+  return { output: result.output, usage: { inputTokens, outputTokens, totalTokens } };
 }

@@ -1,29 +1,23 @@
+import type { Usage } from '../providers/model-provider.js';
 import type { PipelineSpec, StepStatus } from './pipeline-graph.js';
 
-/** Stored statuses. `queued` is shown to clients as `running` (api.md §5). */
+/** Stored statuses. `queued` is shown to clients as `running` (docs/api.md §7.3). */
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
+export type ClientRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 export type FinalRunStatus = 'completed' | 'failed' | 'cancelled';
 export type RunMode = 'sync' | 'async';
-
-export interface TokenUsage {
-  input_tokens: number;
-  output_tokens: number;
-  total_tokens: number;
-}
 
 export interface RunError {
   code: string;
   message: string;
 }
 
-export const ZERO_USAGE: TokenUsage = Object.freeze({ input_tokens: 0, output_tokens: 0, total_tokens: 0 });
-
-export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-  };
+/** What a run ends with, stored when it finishes. */
+export interface RunResult {
+  status: FinalRunStatus;
+  output: string | null;
+  usage: Usage;
+  error: RunError | null;
 }
 
 /** A row of `pipeline_runs`. */
@@ -33,7 +27,7 @@ export interface PipelineRunRecord {
   input: string;
   status: RunStatus;
   output: string | null;
-  usage: TokenUsage;
+  usage: Usage;
   error: RunError | null;
   principal: string;
   correlationId: string;
@@ -59,7 +53,7 @@ export interface PipelineRunStepRecord {
   status: StepStatus;
   input: string | null;
   output: string | null;
-  usage: TokenUsage | null;
+  usage: Usage | null;
   error: RunError | null;
   startedAt: Date | null;
   finishedAt: Date | null;
@@ -78,7 +72,7 @@ export interface PipelineRunSummary {
   pipeline: string;
   status: RunStatus;
   mode: RunMode;
-  usage: TokenUsage;
+  usage: Usage;
   error: RunError | null;
   createdAt: Date;
   startedAt: Date | null;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, Optional } from '@nestjs/common';
-import { ClientClosedError } from '../common/errors/api-error.js';
+import { ClientClosedError } from '../common/errors/domain-errors.js';
 import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';

@@ -2,9 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { queryRows } from '../database/query-rows.js';
 import { newUlid } from '../common/ids.js';
+import type { Usage } from '../providers/model-provider.js';
 import type { PipelineSpec } from './pipeline-graph.js';
 import type {
-  FinalRunStatus,
   PipelineRunRecord,
   PipelineRunStepRecord,
   PipelineRunSummary,
@@ -12,8 +12,8 @@ import type {
   RunError,
   RunLease,
   RunMode,
+  RunResult,
   RunStatus,
-  TokenUsage,
 } from './pipeline-run.js';
 
 export interface CreateRunInput {
@@ -25,13 +25,6 @@ export interface CreateRunInput {
   mode: RunMode;
   /** Set for synchronous runs: created `running`, owned by this replica, attempt 1. */
   owner?: string;
-}
-
-export interface FinishRunInput {
-  status: FinalRunStatus;
-  output: string | null;
-  usage: TokenUsage;
-  error: RunError | null;
 }
 
 export interface RunControl {
@@ -95,7 +88,7 @@ export class PipelineRunsRepository {
          FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS step(name, agent, position)`,
         [runId, steps.map((step) => step.name), steps.map((step) => step.agent)],
       );
-      return { ...toRun(row!), steps: await this.stepsOf(manager, runId) };
+      return { ...toRun(row), steps: await this.stepsOf(manager, runId) };
     });
   }
 
@@ -140,7 +133,7 @@ export class PipelineRunsRepository {
         pipeline: row.pipeline,
         status: row.status,
         mode: row.mode,
-        usage: row.usage,
+        usage: fromStoredUsage(row.usage),
         error: row.error,
         createdAt: row.created_at,
         startedAt: row.started_at,
@@ -152,16 +145,6 @@ export class PipelineRunsRepository {
 
   async getSteps(runId: string): Promise<PipelineRunStepRecord[]> {
     return this.stepsOf(this.dataSource.manager, runId);
-  }
-
-  /** Steps already completed (with their stored output): what a resumed run does not redo. */
-  async completedSteps(runId: string): Promise<PipelineRunStepRecord[]> {
-    const list = await queryRows<StepRow>(
-      this.dataSource.manager,
-      `SELECT ${STEP_COLUMNS} FROM pipeline_run_steps WHERE run_id = $1 AND status = 'completed' ORDER BY position`,
-      [runId],
-    );
-    return list.map(toStep);
   }
 
   /**
@@ -201,7 +184,7 @@ export class PipelineRunsRepository {
            WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
           [runId, JSON.stringify(CANCELLED)],
         );
-        return toRun(cancelled!);
+        return toRun(cancelled);
       }
       const [flagged] = await queryRows<RunRow>(
         manager,
@@ -209,17 +192,8 @@ export class PipelineRunsRepository {
          WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
         [runId],
       );
-      return toRun(flagged!);
+      return toRun(flagged);
     });
-  }
-
-  async isCancelRequested(runId: string): Promise<boolean> {
-    const [row] = await queryRows<{ requested: boolean }>(
-      this.dataSource.manager,
-      'SELECT cancel_requested_at IS NOT NULL AS requested FROM pipeline_runs WHERE run_id = $1',
-      [runId],
-    );
-    return row?.requested ?? false;
   }
 
   /** What an executing replica polls: the cancel flag and whether it still owns the run. */
@@ -297,10 +271,10 @@ export class PipelineRunsRepository {
     );
   }
 
-  async markStepCompleted(lease: RunLease, step: string, result: { output: string; usage: TokenUsage }): Promise<boolean> {
+  async markStepCompleted(lease: RunLease, step: string, result: { output: string; usage: Usage }): Promise<boolean> {
     return this.updateStep(lease, step, `status = 'completed', output = $5, usage = $6, error = NULL, finished_at = now()`, [
       result.output,
-      JSON.stringify(result.usage),
+      JSON.stringify(toStoredUsage(result.usage)),
     ]);
   }
 
@@ -342,7 +316,7 @@ export class PipelineRunsRepository {
    */
   async finishRun(
     lease: RunLease,
-    result: FinishRunInput,
+    result: RunResult,
   ): Promise<{ run: PipelineRunRecord; skippedSteps: string[] } | null> {
     return this.dataSource.transaction(async (manager) => {
       const locked = await queryRows<{ run_id: string }>(
@@ -366,12 +340,12 @@ export class PipelineRunsRepository {
           lease.runId,
           result.status,
           result.output,
-          JSON.stringify(result.usage),
+          JSON.stringify(toStoredUsage(result.usage)),
           result.error === null ? null : JSON.stringify(result.error),
         ],
       );
       return {
-        run: toRun(row!),
+        run: toRun(row),
         skippedSteps: skipped.sort((a, b) => a.position - b.position).map((step) => step.name),
       };
     });
@@ -393,7 +367,7 @@ interface RunRow {
   input: string;
   status: RunStatus;
   output: string | null;
-  usage: TokenUsage;
+  usage: StoredUsage;
   error: RunError | null;
   principal: string;
   correlation_id: string;
@@ -415,13 +389,12 @@ interface StepRow {
   status: PipelineRunStepRecord['status'];
   input: string | null;
   output: string | null;
-  usage: TokenUsage | null;
+  usage: StoredUsage | null;
   error: RunError | null;
   started_at: Date | null;
   finished_at: Date | null;
   executions: number;
 }
-
 
 function toRun(row: RunRow): PipelineRunRecord {
   return {
@@ -430,7 +403,7 @@ function toRun(row: RunRow): PipelineRunRecord {
     input: row.input,
     status: row.status,
     output: row.output,
-    usage: row.usage,
+    usage: fromStoredUsage(row.usage),
     error: row.error,
     principal: row.principal,
     correlationId: row.correlation_id,
@@ -454,10 +427,25 @@ function toStep(row: StepRow): PipelineRunStepRecord {
     status: row.status,
     input: row.input,
     output: row.output,
-    usage: row.usage,
+    usage: row.usage ? fromStoredUsage(row.usage) : null,
     error: row.error,
     startedAt: row.started_at,
     finishedAt: row.finished_at,
     executions: row.executions,
   };
+}
+
+/** The `usage` jsonb of runs and steps: snake_case, as rows written before have it. */
+interface StoredUsage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
+
+function toStoredUsage(usage: Usage): StoredUsage {
+  return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, total_tokens: usage.totalTokens };
+}
+
+function fromStoredUsage(stored: StoredUsage): Usage {
+  return { inputTokens: stored.input_tokens, outputTokens: stored.output_tokens, totalTokens: stored.total_tokens };
 }

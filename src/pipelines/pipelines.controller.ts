@@ -11,7 +11,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ErrorResponseDto } from '../agents/dto/agent-responses.dto.js';
+import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';

@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
 import type { Logger } from 'pino';
-import { AgentRuntimeModule } from '../agents/agent-runtime.module.js';
-import { AgentsService } from '../agents/agents.service.js';
-import { CatalogService } from '../catalog/catalog.service.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { MissingPromptVariableError } from '../engine/prompt-template.js';
 import { MetricsService } from '../metrics/metrics.service.js';
+import { AgentRunner } from '../runtime/agent-runner.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
@@ -15,25 +12,19 @@ import { PipelineWorker } from './pipeline-worker.js';
 import { PIPELINE_STEP_RUNNER, PIPELINES_OPTIONS, type PipelinesOptions, type StepRunner } from './pipelines.options.js';
 import { PipelinesController } from './pipelines.controller.js';
 import { PipelinesService } from './pipelines.service.js';
-import { StepError } from './step-errors.js';
 
-/** A step is one agent call with the step's input, through the same loop as invoke. */
-function stepRunner(catalog: CatalogService, agents: AgentsService): StepRunner {
+/**
+ * A step is one agent call with the step's input, through the same runner as invoke; its
+ * errors keep their codes (src/common/errors/error-table.ts describes them for the run).
+ */
+function stepRunner(runner: AgentRunner): StepRunner {
   return async (call) => {
-    const found = catalog.findAgent(call.agent);
-    if (!found) throw new StepError('not_found', `Agent '${call.agent}' does not exist.`);
-    try {
-      const result = await agents.execute(found.profile, { input: call.input, variables: {} }, { signal: call.signal });
-      return { output: result.output, usage: result.usage };
-    } catch (error) {
-      if (error instanceof MissingPromptVariableError) throw new StepError('invalid_request', error.message);
-      throw error;
-    }
+    const result = await runner.run(runner.prepare(call.agent, { input: call.input, variables: {} }), { signal: call.signal });
+    return { output: result.output, usage: result.usage };
   };
 }
 
 @Module({
-  imports: [AgentRuntimeModule],
   controllers: [PipelinesController],
   providers: [
     {
@@ -50,7 +41,7 @@ function stepRunner(catalog: CatalogService, agents: AgentsService): StepRunner 
         },
       }),
     },
-    { provide: PIPELINE_STEP_RUNNER, inject: [CatalogService, AgentsService], useFactory: stepRunner },
+    { provide: PIPELINE_STEP_RUNNER, inject: [AgentRunner], useFactory: stepRunner },
     PipelineRunsRepository,
     PipelineExecutor,
     PipelineWorker,

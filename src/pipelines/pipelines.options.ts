@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { FinalRunStatus, RunError, TokenUsage } from './pipeline-run.js';
+import type { Usage } from '../providers/model-provider.js';
+import type { FinalRunStatus } from './pipeline-run.js';
 
 /** Nest token of the `PipelinesOptions` object shared by executor, worker and runner. */
 export const PIPELINES_OPTIONS = Symbol('PIPELINES_OPTIONS');
@@ -19,10 +20,10 @@ export interface StepCall {
 
 export interface StepResult {
   output: string;
-  usage: TokenUsage;
+  usage: Usage;
 }
 
-/** Runs one step's agent call. Throwing fails the step (see `describeStepError`). */
+/** Runs one step's agent call. Throwing fails the step (see `toStepError` in src/common/errors/error-table.ts). */
 export type StepRunner = (call: StepCall) => Promise<StepResult>;
 
 export interface StepFinishedEvent {
@@ -72,23 +73,19 @@ export interface PipelinesOptions {
   stepConcurrency?: number;
   /** A run claimed more often than this (its replicas keep dying) is failed instead. Default 5. */
   maxAttempts?: number;
-  /** How long aborted step calls get to settle before the run is concluded anyway. Default 5000 ms. */
-  abortGraceMs?: number;
   /** On shutdown, how long running runs may finish before they are released. Default 10 000 ms. */
   shutdownGraceMs?: number;
   /** Whether this replica's worker claims runs at all. Default true. */
   workerEnabled?: boolean;
   hooks?: PipelineHooks;
   logger?: PipelineLogger;
-  /** Maps a step runner failure to the step's stored error; falls back to `describeStepError`. */
-  describeError?: (error: unknown) => RunError | undefined;
 }
 
 /** One per process, so the worker and the runner of a replica agree on its id. */
 const DEFAULT_REPLICA_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-export type ResolvedPipelinesOptions = Required<Omit<PipelinesOptions, 'hooks' | 'logger' | 'describeError'>> &
-  Pick<PipelinesOptions, 'hooks' | 'logger' | 'describeError'>;
+export type ResolvedPipelinesOptions = Required<Omit<PipelinesOptions, 'hooks' | 'logger'>> &
+  Pick<PipelinesOptions, 'hooks' | 'logger'>;
 
 export function resolvePipelinesOptions(options: PipelinesOptions = {}): ResolvedPipelinesOptions {
   const resolved: ResolvedPipelinesOptions = {
@@ -101,7 +98,6 @@ export function resolvePipelinesOptions(options: PipelinesOptions = {}): Resolve
     workerConcurrency: options.workerConcurrency ?? 8,
     stepConcurrency: options.stepConcurrency ?? 4,
     maxAttempts: options.maxAttempts ?? 5,
-    abortGraceMs: options.abortGraceMs ?? 5_000,
     shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
     workerEnabled: options.workerEnabled ?? true,
   };
@@ -117,9 +113,8 @@ export function resolvePipelinesOptions(options: PipelinesOptions = {}): Resolve
     const value = resolved[key];
     if (!Number.isInteger(value) || value < 1) throw new Error(`pipelines option ${key} must be a positive integer, got ${value}`);
   }
-  for (const key of ['abortGraceMs', 'shutdownGraceMs'] as const) {
-    const value = resolved[key];
-    if (!Number.isInteger(value) || value < 0) throw new Error(`pipelines option ${key} must be an integer ≥ 0, got ${value}`);
+  if (!Number.isInteger(resolved.shutdownGraceMs) || resolved.shutdownGraceMs < 0) {
+    throw new Error(`pipelines option shutdownGraceMs must be an integer ≥ 0, got ${resolved.shutdownGraceMs}`);
   }
   if (resolved.heartbeatIntervalMs * 2 > resolved.staleAfterMs) {
     throw new Error('pipelines option heartbeatIntervalMs must be at most half of staleAfterMs');

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../auth/principal.js';
-import { CatalogService } from '../catalog/catalog.service.js';
-import { NotFoundError } from '../common/errors/api-error.js';
+import { CatalogService } from '../runtime/catalog.service.js';
+import { NotFoundError } from '../common/errors/domain-errors.js';
 import { requestContext } from '../common/request-context/request-context.js';
 import type { Pipeline } from '../definitions/index.js';
-import { ListPipelinesResponseDto } from './dto/pipeline.dto.js';
-import { toAcceptedDocument, toRunDocument, toRunListDocument, toStatusDocument, type AcceptedDocument, type RunDocument, type RunListDocument, type StatusDocument } from './pipeline-documents.js';
+import { AcceptedRunDto, ListPipelinesResponseDto, ListRunsResponseDto, RunDocumentDto, RunStatusDto } from './dto/pipeline.dto.js';
+import { toAcceptedRunDto, toListRunsResponseDto, toRunDocumentDto, toRunStatusDto } from './pipeline-run.mapper.js';
 import { PipelineRunner } from './pipeline-runner.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
 import { toSpec } from './pipeline-spec.js';
@@ -28,34 +28,34 @@ export class PipelinesService {
     };
   }
 
-  async runSync(name: string, input: string, principal: Principal, signal?: AbortSignal): Promise<RunDocument> {
+  async runSync(name: string, input: string, principal: Principal, signal?: AbortSignal): Promise<RunDocumentDto> {
     const run = await this.runner.runSync(this.request(name, input, principal), { signal });
-    return toRunDocument(run);
+    return toRunDocumentDto(run);
   }
 
-  async runAsync(name: string, input: string, principal: Principal): Promise<AcceptedDocument> {
-    return toAcceptedDocument(await this.runner.runAsync(this.request(name, input, principal)));
+  async runAsync(name: string, input: string, principal: Principal): Promise<AcceptedRunDto> {
+    return toAcceptedRunDto(await this.runner.runAsync(this.request(name, input, principal)));
   }
 
-  async status(name: string, runId: string | undefined): Promise<StatusDocument> {
+  async status(name: string, runId: string | undefined): Promise<RunStatusDto> {
     this.resolve(name);
     const run = runId === undefined ? await this.runs.latestRun(name) : await this.runs.findRun(runId, name);
     if (!run) {
       throw new NotFoundError(runId === undefined ? `Pipeline '${name}' has no runs yet.` : `Run '${runId}' of pipeline '${name}' does not exist.`);
     }
-    return toStatusDocument(run);
+    return toRunStatusDto(run);
   }
 
-  async listRuns(name: string, limit: number, offset: number): Promise<RunListDocument> {
+  async listRuns(name: string, limit: number, offset: number): Promise<ListRunsResponseDto> {
     this.resolve(name);
-    return toRunListDocument(await this.runs.listRuns(name, { limit, offset }));
+    return toListRunsResponseDto(await this.runs.listRuns(name, { limit, offset }));
   }
 
-  async cancel(name: string, runId: string): Promise<StatusDocument> {
+  async cancel(name: string, runId: string): Promise<RunStatusDto> {
     this.resolve(name);
     const run = await this.runner.cancel(runId, { pipeline: name });
     if (!run) throw new NotFoundError(`Run '${runId}' of pipeline '${name}' does not exist.`);
-    return toStatusDocument(run);
+    return toRunStatusDto(run);
   }
 
   private resolve(name: string): Pipeline {

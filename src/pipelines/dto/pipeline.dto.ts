@@ -1,7 +1,9 @@
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
-import { UsageDto } from '../../agents/dto/agent-responses.dto.js';
+import { UsageDto } from '../../common/dto/agent-run.dto.js';
 import { PaginationQueryDto } from '../../common/pagination.dto.js';
+import type { StepStatus } from '../pipeline-graph.js';
+import type { ClientRunStatus, RunMode } from '../pipeline-run.js';
 
 export class RunPipelineOptionsDto {
   /** Answer 202 at once and run in the background (any replica may execute it). */
@@ -15,7 +17,7 @@ export class RunPipelineDto {
    * The run's input, given to the root steps.
    * @example Renewable energy storage in 2026
    */
-  @ValidateIf((body: RunPipelineDto) => body.trigger === undefined)
+  @ValidateIf((body: RunPipelineDto) => body.trigger === undefined || body.trigger === null)
   @IsString()
   input?: string;
 
@@ -26,7 +28,7 @@ export class RunPipelineDto {
   options?: RunPipelineOptionsDto;
 
   /** Compatibility: an object whose JSON text becomes the input. */
-  @IsOptional()
+  @ValidateIf((body: RunPipelineDto) => body.trigger !== undefined)
   @IsObject()
   trigger?: Record<string, unknown>;
 }
@@ -51,7 +53,7 @@ export class RunStepDto {
   name!: string;
   agent!: string;
   /** pending, running, completed, failed or skipped. */
-  status!: string;
+  status!: StepStatus;
   output!: string | null;
   usage!: UsageDto;
   duration_ms!: number | null;
@@ -63,7 +65,7 @@ export class RunDocumentDto {
   /** @example run_01JD2X3Y4Z5A6B7C8D9E0F1G2H */
   run_id!: string;
   /** completed, failed, cancelled (running only while it runs). */
-  status!: string;
+  status!: ClientRunStatus;
   steps!: RunStepDto[];
   /** The final step's output; null unless completed. */
   output!: string | null;
@@ -81,7 +83,7 @@ export class AcceptedRunDto {
 
 export class StatusStepDto {
   name!: string;
-  status!: string;
+  status!: StepStatus;
   duration_ms!: number | null;
 }
 
@@ -89,7 +91,7 @@ export class RunStatusDto {
   pipeline!: string;
   run_id!: string;
   /** running, completed, failed or cancelled. */
-  status!: string;
+  status!: ClientRunStatus;
   steps!: StatusStepDto[];
   started_at!: string;
   elapsed_ms!: number;
@@ -102,8 +104,8 @@ export class RunStatusDto {
 export class RunSummaryDto {
   run_id!: string;
   pipeline!: string;
-  status!: string;
-  mode!: 'sync' | 'async';
+  status!: ClientRunStatus;
+  mode!: RunMode;
   started_at!: string;
   finished_at!: string | null;
   elapsed_ms!: number;

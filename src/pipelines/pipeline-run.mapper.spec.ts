@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { toAcceptedDocument, toRunDocument, toRunListDocument, toStatusDocument } from './pipeline-documents.js';
 import type { PipelineRunStepRecord, PipelineRunWithSteps } from './pipeline-run.js';
-import { resolvePipelinesOptions } from './pipelines.options.js';
+import { toAcceptedRunDto, toListRunsResponseDto, toRunDocumentDto, toRunStatusDto } from './pipeline-run.mapper.js';
 
 const at = (ms: number) => new Date(Date.UTC(2025, 0, 1, 12, 0, 0) + ms);
-const usage = (input: number, output: number) => ({ input_tokens: input, output_tokens: output, total_tokens: input + output });
+const usage = (input: number, output: number) => ({ inputTokens: input, outputTokens: output, totalTokens: input + output });
+/** A stored usage as the API shows it: in the key order PostgreSQL's jsonb reads it back in. */
+const storedUsageDto = (input: number, output: number) => ({ input_tokens: input, total_tokens: input + output, output_tokens: output });
+/** The usage of a step that never ran. */
+const noUsageDto = { input_tokens: 0, output_tokens: 0, total_tokens: 0 };
 
 function step(overrides: Partial<PipelineRunStepRecord> & { name: string }): PipelineRunStepRecord {
   return {
@@ -47,7 +50,7 @@ function run(overrides: Partial<PipelineRunWithSteps>): PipelineRunWithSteps {
   };
 }
 
-describe('run documents', () => {
+describe('pipeline run mapper', () => {
   const failed = run({
     status: 'failed',
     usage: usage(10, 5),
@@ -67,34 +70,37 @@ describe('run documents', () => {
     ],
   });
 
-  it('builds the synchronous run document of a failed run (the 500 body)', () => {
-    expect(toRunDocument(failed)).toEqual({
+  it('builds the synchronous run document of a failed run (the 500 body), fields in API order', () => {
+    const expected = {
       pipeline: 'review',
       run_id: 'run_01JBZX0000000000000000000',
       status: 'failed',
       steps: [
-        { name: 'draft', agent: 'draft', status: 'completed', output: 'D', usage: usage(10, 5), duration_ms: 390 },
+        { name: 'draft', agent: 'draft', status: 'completed', output: 'D', usage: storedUsageDto(10, 5), duration_ms: 390 },
         {
           name: 'check',
           agent: 'check',
           status: 'failed',
           output: null,
-          usage: usage(0, 0),
+          usage: noUsageDto,
           duration_ms: 500,
           error: { code: 'provider_error', message: 'mock/x: server error at the provider (HTTP 500)' },
         },
-        { name: 'publish', agent: 'publish', status: 'skipped', output: null, usage: usage(0, 0), duration_ms: null },
+        { name: 'publish', agent: 'publish', status: 'skipped', output: null, usage: noUsageDto, duration_ms: null },
       ],
       output: null,
       total_duration_ms: 900,
-      usage: usage(10, 5),
+      usage: storedUsageDto(10, 5),
       error: { code: 'pipeline_error', message: "Step 'check' failed: mock/x: server error at the provider (HTTP 500)" },
-    });
+    };
+    const document = toRunDocumentDto(failed);
+    expect(document).toEqual(expected);
+    expect(JSON.stringify(document)).toBe(JSON.stringify(expected));
   });
 
   it('reports a queued run as running, timed from when it was accepted', () => {
     const queued = run({ status: 'queued', startedAt: null, owner: null, heartbeatAt: null, attempt: 0, steps: [step({ name: 'a' })] });
-    expect(toStatusDocument(queued, at(250))).toEqual({
+    expect(toRunStatusDto(queued, at(250))).toEqual({
       pipeline: 'review',
       run_id: queued.runId,
       status: 'running',
@@ -102,7 +108,7 @@ describe('run documents', () => {
       started_at: '2025-01-01T12:00:00.000Z',
       elapsed_ms: 250,
     });
-    expect(toAcceptedDocument(queued)).toEqual({
+    expect(toAcceptedRunDto(queued)).toEqual({
       pipeline: 'review',
       run_id: queued.runId,
       status: 'running',
@@ -118,7 +124,7 @@ describe('run documents', () => {
       finishedAt: at(1_500),
       steps: [step({ name: 'a', status: 'completed', output: 'final', startedAt: at(100), finishedAt: at(1_400) })],
     });
-    expect(toStatusDocument(completed, at(99_999))).toEqual({
+    const expected = {
       pipeline: 'review',
       run_id: completed.runId,
       status: 'completed',
@@ -127,13 +133,16 @@ describe('run documents', () => {
       elapsed_ms: 1_500,
       finished_at: '2025-01-01T12:00:01.500Z',
       output: 'final',
-      usage: usage(3, 4),
-    });
-    expect(toStatusDocument(failed).error?.code).toBe('pipeline_error');
+      usage: storedUsageDto(3, 4),
+    };
+    const status = toRunStatusDto(completed, at(99_999));
+    expect(status).toEqual(expected);
+    expect(JSON.stringify(status)).toBe(JSON.stringify(expected));
+    expect(toRunStatusDto(failed).error?.code).toBe('pipeline_error');
   });
 
   it('lists runs with the client statuses', () => {
-    const document = toRunListDocument(
+    const document = toListRunsResponseDto(
       {
         runs: [
           { ...failed, runId: 'run_B' },
@@ -148,14 +157,17 @@ describe('run documents', () => {
       ['run_B', 'failed', '2025-01-01T12:00:00.900Z', 900],
       ['run_A', 'running', null, 2_000],
     ]);
-  });
-});
-
-describe('pipelines options', () => {
-  it('keeps the takeover bounded: the heartbeat must beat at least twice per stale period', () => {
-    expect(resolvePipelinesOptions({}).staleAfterMs).toBeLessThan(30_000);
-    expect(() => resolvePipelinesOptions({ staleAfterMs: 1_000, heartbeatIntervalMs: 600 })).toThrow(/at most half/);
-    expect(resolvePipelinesOptions({ staleAfterMs: 900 }).heartbeatIntervalMs).toBe(300);
-    expect(() => resolvePipelinesOptions({ workerConcurrency: 0 })).toThrow(/workerConcurrency/);
+    expect(Object.keys(document.runs[0])).toEqual([
+      'run_id',
+      'pipeline',
+      'status',
+      'mode',
+      'started_at',
+      'finished_at',
+      'elapsed_ms',
+      'usage',
+      'error',
+    ]);
+    expect(JSON.stringify(document.runs[0].usage)).toBe(JSON.stringify(storedUsageDto(10, 5)));
   });
 });
