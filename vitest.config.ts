@@ -24,6 +24,11 @@ export default defineConfig({
         test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/unit/**/*.spec.ts'], testTimeout: 20_000 },
       },
       {
+        // One controller behind the app's real HTTP setup (pipe, filter, guard), services faked.
+        plugins: [swcPlugin()],
+        test: { name: 'controller', include: ['test/controller/**/*.spec.ts'], testTimeout: 20_000 },
+      },
+      {
         plugins: [swcPlugin()],
         test: {
           name: 'integration',

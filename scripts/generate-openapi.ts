@@ -1,36 +1,43 @@
 import 'reflect-metadata';
 import { writeFileSync } from 'node:fs';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from '../src/app.module.js';
+import { pathToFileURL } from 'node:url';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { createApp } from '../src/app.factory.js';
 import { createLogger } from '../src/common/logging/logger.js';
 import { loadConfig } from '../src/config/configuration.js';
 import { buildOpenApiDocument } from '../src/common/http/swagger.js';
 import { emptyDefinitions } from '../src/definitions/index.js';
 
 /**
- * Writes the OpenAPI document the code describes (`npm run openapi`), from the compiled build
- * so that the Swagger CLI plugin's schemas are included. The app is created but never
- * initialised: no database connection is made.
+ * The OpenAPI document the code describes. The app is created but never initialised: no
+ * database connection is made. DTO schemas come from the Swagger CLI plugin, compiled into
+ * dist/ by `npm run build`; from source, load them first (test/support/swagger-plugin-metadata.ts).
  */
-async function main(): Promise<void> {
-  const target = process.argv[2] ?? 'openapi.json';
+export async function generateOpenApiDocument(): Promise<OpenAPIObject> {
   const config = loadConfig({ DATABASE_URL: 'postgres://unused@127.0.0.1:1/unused', LOG_LEVEL: 'silent' });
-  const logger = createLogger('silent');
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({
+  const app = await createApp(
+    {
       config,
-      logger,
+      logger: createLogger('silent'),
       databaseUrl: config.databaseUrl!,
       definitions: emptyDefinitions({ name: 'openapi', version: '0.0.0', lang: '2.0' }),
-    }),
-    { logger: false, bodyParser: false },
+    },
+    { configure: false },
   );
-  const document = buildOpenApiDocument(app, config.version);
-  const text = `${JSON.stringify(document, null, 2)}\n`;
-  if (target === '-') process.stdout.write(text);
-  else writeFileSync(target, text);
-  await app.close();
+  try {
+    return buildOpenApiDocument(app, config.version);
+  } finally {
+    await app.close();
+  }
 }
 
-void main();
+/** `npm run openapi [file]` writes the document to openapi.json, or to stdout for `-`. */
+async function main(): Promise<void> {
+  const target = process.argv[2] ?? 'openapi.json';
+  const text = `${JSON.stringify(await generateOpenApiDocument(), null, 2)}\n`;
+  if (target === '-') process.stdout.write(text);
+  else writeFileSync(target, text);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (invokedDirectly) void main();

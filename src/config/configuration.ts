@@ -122,7 +122,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     providerTimeoutMs: read('AGENTSPEC_PROVIDER_TIMEOUT', 60_000, positiveDuration),
     shutdownTimeoutMs: read('AGENTSPEC_SHUTDOWN_TIMEOUT', 10_000, parseDuration),
     metricsRequireAuth: read('AGENTSPEC_METRICS_AUTH', false, parseBoolean),
-    logLevel: read('LOG_LEVEL', 'info' as LogLevel, (raw) => {
+    logLevel: read<LogLevel>('LOG_LEVEL', 'info', (raw) => {
       const level = raw.trim().toLowerCase();
       if (!(LOG_LEVELS as readonly string[]).includes(level)) {
         throw new ConfigValueError(`"${raw}" must be one of ${LOG_LEVELS.join(', ')}`);

@@ -1,18 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createTestDatabase } from '../support/database.js';
+import { post } from '../support/http.js';
 import { readSse } from '../support/sse.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const TOOL_PORT = 47811;
-
-function post(app: TestApp, path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(`${app.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-}
 
 describe('agent endpoints', () => {
   let app: TestApp;
@@ -105,7 +98,7 @@ describe('agent endpoints', () => {
     const body = await post(app, '/v1/agents/greeter/invoke', { input: 'a\u0000b', options: { variables: { customer: 'Ada' } } });
     expect(body.status).toBe(400);
     expect((await body.json()).error.message).toMatch(/NUL/);
-    const path = await fetch(`${app.url}/v1/agents/greeter%00/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"x"}' });
+    const path = await post(app, '/v1/agents/greeter%00/invoke', '{"input":"x"}');
     expect(path.status).toBe(400);
   });
 

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
+import { post } from '../support/http.js';
 import { spawnServer } from '../support/spawn-server.js';
 
 const HEADER = 'package "reload" version "1.0.0" lang "2.0"\n';
@@ -11,14 +13,6 @@ const agent = (name: string) => `prompt "p-${name}" {\n  content "Hi."\n}\nagent
 async function agentNames(url: string): Promise<string[]> {
   const body = (await (await fetch(`${url}/v1/agents`)).json()) as { agents: { name: string }[] };
   return body.agents.map((entry) => entry.name);
-}
-
-async function eventually(check: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 describe('definitions at start and on SIGHUP', () => {
@@ -42,11 +36,7 @@ describe('definitions at start and on SIGHUP', () => {
       server.process.kill('SIGHUP');
       await eventually(async () => (await agentNames(server.url)).length === 2);
       expect(await agentNames(server.url)).toEqual(['first', 'second']);
-      const invoked = await fetch(`${server.url}/v1/agents/second/invoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ input: 'new' }),
-      });
+      const invoked = await post(server, '/v1/agents/second/invoke', { input: 'new' });
       expect(invoked.status).toBe(200);
 
       await writeFile(file, `${HEADER}agent "broken" {\n  uses prompt "missing"\n}\n`);

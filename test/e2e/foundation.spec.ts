@@ -1,6 +1,7 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
+import { post } from '../support/http.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const KEY = 'k-test-0123456789abcdef';
@@ -73,31 +74,19 @@ describe('foundation over HTTP', () => {
   });
 
   it('answers malformed JSON with 400 invalid_request', async () => {
-    const response = await fetch(`${app.url}/healthz`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{"input": ',
-    });
+    const response = await post(app, '/healthz', '{"input": ');
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'invalid_request', message: 'The request body is not valid JSON.' } });
   });
 
   it('answers a body over AGENTSPEC_BODY_LIMIT with 413', async () => {
-    const response = await fetch(`${app.url}/healthz`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'x'.repeat(4096) }),
-    });
+    const response = await post(app, '/healthz', { input: 'x'.repeat(4096) });
     expect(response.status).toBe(413);
     expect((await response.json()).error.code).toBe('payload_too_large');
   });
 
   it('answers a non-JSON body with 415', async () => {
-    const response = await fetch(`${app.url}/healthz`, {
-      method: 'POST',
-      headers: { 'content-type': 'text/plain' },
-      body: 'hello',
-    });
+    const response = await post(app, '/healthz', 'hello', { 'content-type': 'text/plain' });
     expect(response.status).toBe(415);
     expect((await response.json()).error.code).toBe('unsupported_media_type');
   });
@@ -118,7 +107,7 @@ describe('foundation over HTTP', () => {
   });
 
   it('exposes valid Prometheus text with the six documented families and bounded labels', async () => {
-    await fetch(`${app.url}/v1/agents/made-up-agent-name/invoke`, { method: 'POST' });
+    await post(app, '/v1/agents/made-up-agent-name/invoke');
     const response = await fetch(`${app.url}/v1/metrics`, { headers: { 'X-API-Key': KEY } });
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const families = parsePrometheusTextFormat(await response.text()) as { name: string; type: string; metrics: { labels?: Record<string, string> }[] }[];

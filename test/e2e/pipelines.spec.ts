@@ -1,22 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
+import { post } from '../support/http.js';
 import { spawnServer, type SpawnedServer } from '../support/spawn-server.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
+const WAIT = { timeoutMs: 15_000 };
 const ENV = { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-pipelines', AGENTSPEC_PIPELINE_STALE_AFTER: '2s' };
-
-function post(url: string, body: unknown) {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
-
-async function waitFor<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 type Status = { status: string; steps: { name: string; status: string }[] };
 
@@ -44,7 +34,7 @@ describe('pipelines over HTTP', () => {
 
   it('runs independent steps concurrently and fans in their outputs in depends_on order', async () => {
     const started = Date.now();
-    const response = await post(`${a.url}/v1/pipelines/fan/run`, { input: 'tides' });
+    const response = await post(a, '/v1/pipelines/fan/run', { input: 'tides' });
     const elapsed = Date.now() - started;
     expect(response.status).toBe(200);
     const run = await response.json();
@@ -69,50 +59,50 @@ describe('pipelines over HTTP', () => {
   });
 
   it('fails fast: 500 pipeline_error with the run, failed step error, later steps skipped, output null', async () => {
-    const response = await post(`${a.url}/v1/pipelines/breaks/run`, { input: 'x' });
+    const response = await post(a, '/v1/pipelines/breaks/run', { input: 'x' });
     expect(response.status).toBe(500);
     const run = await response.json();
     expect(run).toMatchObject({ pipeline: 'breaks', status: 'failed', output: null, error: { code: 'pipeline_error', message: expect.any(String) } });
     expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'failed', 'skipped']);
-    expect(run.steps[1].error).toEqual({ code: 'provider_error', message: expect.stringMatching(/mock\/echo/) });
+    expect(run.steps[1].error).toEqual({ code: 'internal_error', message: expect.stringMatching(/mock\/echo/) });
   });
 
   it('skips a step whose when condition is false, and runs it when true', async () => {
-    const skipped = await (await post(`${a.url}/v1/pipelines/conditional/run`, { input: 'stay' })).json();
+    const skipped = await (await post(a, '/v1/pipelines/conditional/run', { input: 'stay' })).json();
     expect(skipped.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'skipped']);
-    const ran = await (await post(`${a.url}/v1/pipelines/conditional/run`, { input: 'go' })).json();
+    const ran = await (await post(a, '/v1/pipelines/conditional/run', { input: 'go' })).json();
     expect(ran.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'completed']);
   });
 
   it('accepts the trigger compatibility form and validates the body', async () => {
-    const run = await (await post(`${a.url}/v1/pipelines/conditional/run`, { trigger: { ticket: 7 } })).json();
+    const run = await (await post(a, '/v1/pipelines/conditional/run', { trigger: { ticket: 7 } })).json();
     expect(run.steps[0].output).toBe('Echo: {"ticket":7}');
-    expect((await post(`${a.url}/v1/pipelines/fan/run`, {})).status).toBe(400);
-    expect((await post(`${a.url}/v1/pipelines/fan/run`, { input: 'x', options: { async: 'yes' } })).status).toBe(400);
-    expect((await post(`${a.url}/v1/pipelines/nope/run`, { input: 'x' })).status).toBe(404);
+    expect((await post(a, '/v1/pipelines/fan/run', {})).status).toBe(400);
+    expect((await post(a, '/v1/pipelines/fan/run', { input: 'x', options: { async: 'yes' } })).status).toBe(400);
+    expect((await post(a, '/v1/pipelines/nope/run', { input: 'x' })).status).toBe(404);
   });
 
   it('answers 202 for an async run; status shows live progress from the other replica', async () => {
-    const accepted = await post(`${a.url}/v1/pipelines/long/run`, { input: 'slow', options: { async: true } });
+    const accepted = await post(a, '/v1/pipelines/long/run', { input: 'slow', options: { async: true } });
     expect(accepted.status).toBe(202);
     const body = await accepted.json();
     expect(body).toEqual({ pipeline: 'long', run_id: expect.stringMatching(/^run_/), status: 'running', started_at: expect.any(String) });
     const url = `${b.url}/v1/pipelines/long/status?run_id=${body.run_id}`;
-    const live = await waitFor(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running');
+    const live = await eventually(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running', WAIT);
     expect(live.status).toBe('running');
     expect(live.steps.map((s) => s.status)).toEqual(['running', 'pending', 'pending']);
     const latest = await (await fetch(`${b.url}/v1/pipelines/long/status`)).json();
     expect(latest.run_id).toBe(body.run_id);
-    const finished = await waitFor(async () => (await (await fetch(url)).json()) as Status & { output: string }, (s) => s.status !== 'running', 20_000);
+    const finished = await eventually(async () => (await (await fetch(url)).json()) as Status & { output: string }, (s) => s.status !== 'running', { timeoutMs: 20_000 });
     expect(finished.status).toBe('completed');
     expect(finished.output).toBe('Echo: Echo: Echo: slow');
   }, 30_000);
 
   it('cancels through replica B a run executing on replica A', async () => {
-    const { run_id: runId } = await (await post(`${a.url}/v1/pipelines/long/run`, { input: 'stop me', options: { async: true } })).json();
+    const { run_id: runId } = await (await post(a, '/v1/pipelines/long/run', { input: 'stop me', options: { async: true } })).json();
     const url = `${b.url}/v1/pipelines/long/status?run_id=${runId}`;
-    await waitFor(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running');
-    const cancelled = await fetch(`${b.url}/v1/pipelines/long/runs/${runId}/cancel`, { method: 'POST' });
+    await eventually(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running', WAIT);
+    const cancelled = await post(b, `/v1/pipelines/long/runs/${runId}/cancel`);
     expect(cancelled.status).toBe(200);
     const body = await cancelled.json();
     expect(body.status).toBe('cancelled');
@@ -123,7 +113,7 @@ describe('pipelines over HTTP', () => {
 
   it('answers 404 for an unknown run id, a run of another pipeline, or no run yet', async () => {
     expect((await fetch(`${a.url}/v1/pipelines/fan/status?run_id=run_nope`)).status).toBe(404);
-    const { run_id: runId } = await (await post(`${a.url}/v1/pipelines/conditional/run`, { input: 'x' })).json();
+    const { run_id: runId } = await (await post(a, '/v1/pipelines/conditional/run', { input: 'x' })).json();
     expect((await fetch(`${a.url}/v1/pipelines/fan/status?run_id=${runId}`)).status).toBe(404);
     const fresh = await startTestApp({ databaseUrl: await createTestDatabase(), env: ENV });
     try {
@@ -150,23 +140,23 @@ describe('a replica killed in the middle of a run', () => {
     const databaseUrl = await createTestDatabase();
     servers = [await spawnServer({ DATABASE_URL: databaseUrl, ...ENV }), await spawnServer({ DATABASE_URL: databaseUrl, ...ENV })];
     const [first] = servers;
-    const { run_id: runId } = await (await post(`${first.url}/v1/pipelines/long/run`, { input: 'survive', options: { async: true } })).json();
+    const { run_id: runId } = await (await post(first, '/v1/pipelines/long/run', { input: 'survive', options: { async: true } })).json();
     const client = await connect(databaseUrl);
     try {
-      const owner = await waitFor(
+      const owner = await eventually(
         async () => (await client.query("SELECT r.owner FROM pipeline_runs r JOIN pipeline_run_steps s USING (run_id) WHERE run_id = $1 AND s.name = 'two' AND s.status = 'running'", [runId])).rows[0]?.owner as string | undefined,
-        (value) => value !== undefined,
+        WAIT,
       );
       expect(owner).toBeDefined();
-      const victim = servers.find((server) => owner!.includes(`:${server.process.pid}:`))!;
+      const victim = servers.find((server) => owner.includes(`:${server.process.pid}:`))!;
       const survivor = servers.find((server) => server !== victim)!;
       victim.process.kill('SIGKILL');
       await victim.exited;
 
-      const finished = await waitFor(
+      const finished = await eventually(
         async () => (await (await fetch(`${survivor.url}/v1/pipelines/long/status?run_id=${runId}`)).json()) as Status & { output: string },
         (status) => status.status !== 'running',
-        25_000,
+        { timeoutMs: 25_000 },
       );
       expect(finished.status).toBe('completed');
       expect(finished.output).toBe('Echo: Echo: Echo: survive');

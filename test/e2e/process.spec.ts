@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { connect, createTestDatabase } from '../support/database.js';
+import { post } from '../support/http.js';
 import { spawnServer } from '../support/spawn-server.js';
 
 describe('the server process', () => {
@@ -16,11 +17,7 @@ describe('the server process', () => {
   it('lets an in-flight request finish after SIGTERM before exiting', async () => {
     const server = await spawnServer({ DATABASE_URL: await createTestDatabase(), AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e/agents.ias' });
     // slow-talker streams one word per 40 ms: this call takes about 0.7 s.
-    const inFlight = fetch(`${server.url}/v1/agents/slow-talker/stream`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'a b c d e f g h i j k l m n o p' }),
-    }).then((response) => response.text());
+    const inFlight = post(server, '/v1/agents/slow-talker/stream', { input: 'a b c d e f g h i j k l m n o p' }).then((response) => response.text());
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.process.kill('SIGTERM');
     const text = await inFlight;
@@ -36,11 +33,7 @@ describe('the server process', () => {
       AGENTSPEC_SHUTDOWN_TIMEOUT: '1s',
     });
     // "long" is three 1.5 s steps: far longer than the 1 s grace period.
-    const answer = fetch(`${server.url}/v1/pipelines/long/run`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'slowly' }),
-    });
+    const answer = post(server, '/v1/pipelines/long/run', { input: 'slowly' });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const stoppingAt = Date.now();
     server.process.kill('SIGTERM');

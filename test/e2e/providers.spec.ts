@@ -3,12 +3,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
 import { FakeAnthropicServer } from '../support/fakes/fake-anthropic-server.js';
 import { FakeOpenAIServer } from '../support/fakes/fake-openai-server.js';
+import { post } from '../support/http.js';
 import { readSse } from '../support/sse.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-
-function post(app: TestApp, path: string, body: unknown) {
-  return fetch(`${app.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
 
 describe('agents against real provider wire formats (fake servers on loopback)', () => {
   let openai: FakeOpenAIServer;

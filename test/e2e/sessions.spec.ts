@@ -1,18 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
+import { post } from '../support/http.js';
 import { readSse } from '../support/sse.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 const DEFINITIONS = { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-sessions' };
-
-function post(app: TestApp, path: string, body?: unknown) {
-  return fetch(`${app.url}${path}`, {
-    method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
 
 async function createSession(app: TestApp, agent = 'chat', metadata?: Record<string, string>): Promise<string> {
   const response = await post(app, `/v1/agents/${agent}/sessions`, metadata ? { metadata } : {});
@@ -96,11 +90,7 @@ describe('sessions', () => {
 
   it('records who and which request in every stored message', async () => {
     const id = await createSession(app);
-    await fetch(`${app.url}/v1/agents/chat/sessions/${id}/continue`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'X-Correlation-ID': 'turn-trace-7' },
-      body: JSON.stringify({ input: 'hello' }),
-    });
+    await post(app, `/v1/agents/chat/sessions/${id}/continue`, { input: 'hello' }, { 'X-Correlation-ID': 'turn-trace-7' });
     const client = await connect(databaseUrl);
     try {
       const { rows } = await client.query('SELECT role, principal, correlation_id FROM session_messages WHERE session_id = $1 ORDER BY id', [id]);
@@ -212,10 +202,11 @@ describe('sessions', () => {
       (await client.query("SELECT count(*) FROM sessions WHERE agent = 'other' AND status = 'active'")).rows[0].count,
     );
     await client.end();
-    const deadline = Date.now() + 8_000;
-    while (Date.now() < deadline && ((await read(app)) !== expected || (await read(replica)) !== expected)) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    await eventually(async () => (await read(app)) === expected && (await read(replica)) === expected, {
+      timeoutMs: 8_000,
+      intervalMs: 250,
+      what: `agentspec_sessions_active of "other" to be ${expected} on both replicas`,
+    });
     expect(await read(app)).toBe(expected);
     expect(await read(replica)).toBe(expected);
   }, 15_000);
@@ -232,11 +223,11 @@ describe('sessions', () => {
     expect((await post(app, '/v1/agents/chat/sessions', {})).status).toBe(503);
 
     await proxy.restore();
-    let recovered = 0;
-    for (let attempt = 0; attempt < 40 && recovered !== 200; attempt++) {
-      recovered = (await post(app, `/v1/agents/chat/sessions/${id}/continue`, { input: 'back' })).status;
-      if (recovered !== 200) await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const recovered = await eventually(
+      async () => (await post(app, `/v1/agents/chat/sessions/${id}/continue`, { input: 'back' })).status,
+      (status) => status === 200,
+      { timeoutMs: 10_000, intervalMs: 250, what: 'a turn to succeed again' },
+    );
     expect(recovered).toBe(200);
     const history = await (await fetch(`${app.url}/v1/agents/chat/sessions/${id}`)).json();
     expect(history.messages.map((m: { content: string }) => m.content)).toEqual(['back', 'Echo: back']);

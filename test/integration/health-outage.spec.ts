@@ -1,17 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 async function healthWithin(app: TestApp, expected: number, deadlineMs: number): Promise<{ status: number; body: unknown; elapsedMs: number }> {
   const started = Date.now();
-  for (;;) {
-    const response = await fetch(`${app.url}/healthz`, { signal: AbortSignal.timeout(5_000) });
-    const body = await response.json();
-    const elapsedMs = Date.now() - started;
-    if (response.status === expected || elapsedMs > deadlineMs) return { status: response.status, body, elapsedMs };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  return eventually(
+    async () => {
+      const response = await fetch(`${app.url}/healthz`, { signal: AbortSignal.timeout(5_000) });
+      return { status: response.status, body: await response.json(), elapsedMs: Date.now() - started };
+    },
+    (health) => health.status === expected,
+    { timeoutMs: deadlineMs, what: `/healthz to answer ${expected}` },
+  );
 }
 
 describe('health while the database goes away and comes back', () => {

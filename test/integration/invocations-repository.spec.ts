@@ -2,16 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { InvocationsRepository, type InvocationRecord } from '../../src/agents/invocations.repository.js';
 import { loadConfig } from '../../src/config/configuration.js';
-import { createDataSource, runMigrations } from '../../src/database/data-source.js';
-import { connect, createTestDatabase } from '../support/database.js';
+import { connect, createMigratedDatabase } from '../support/database.js';
 
 const record = (correlationId: string, overrides: Partial<InvocationRecord> = {}): InvocationRecord => ({
   agent: 'a',
   endpoint: 'invoke',
   principal: 'key:0123456789abcdef',
   status: 'completed',
-  inputTokens: 3,
-  outputTokens: 2,
+  usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
   durationMs: 12,
   correlationId,
   input: 'question',
@@ -24,10 +22,7 @@ describe('InvocationsRepository (group commit)', () => {
   let dataSource: DataSource;
 
   beforeAll(async () => {
-    url = await createTestDatabase();
-    dataSource = createDataSource({ url, poolSize: 3 });
-    await dataSource.initialize();
-    await runMigrations(dataSource);
+    ({ url, dataSource } = await createMigratedDatabase(3));
   });
   afterAll(() => dataSource?.destroy());
 

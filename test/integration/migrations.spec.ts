@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
-import { createDataSource, MIGRATIONS_TABLE, revertLastMigration, runMigrations } from '../../src/database/data-source.js';
-import { connect, createTestDatabase } from '../support/database.js';
+import { MIGRATIONS_TABLE, revertLastMigration, runMigrations } from '../../src/database/data-source.js';
+import { connect, createTestDatabase, openDataSource } from '../support/database.js';
 
 describe('migrations', () => {
   const open: DataSource[] = [];
@@ -11,8 +11,7 @@ describe('migrations', () => {
   });
 
   async function dataSourceFor(url: string): Promise<DataSource> {
-    const dataSource = createDataSource({ url, poolSize: 3 });
-    await dataSource.initialize();
+    const dataSource = await openDataSource(url, 3);
     open.push(dataSource);
     return dataSource;
   }

@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import type pg from 'pg';
-import { createDataSource, runMigrations } from '../../src/database/data-source.js';
+import { ClientClosedError } from '../../src/common/errors/domain-errors.js';
+import { toErrorResponse } from '../../src/common/errors/error-table.js';
 import { PipelineExecutor } from '../../src/pipelines/pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from '../../src/pipelines/pipeline-graph.js';
 import type { PipelineRunWithSteps } from '../../src/pipelines/pipeline-run.js';
@@ -9,7 +10,8 @@ import { PipelineRunsRepository } from '../../src/pipelines/pipeline-runs.reposi
 import { PipelineRunner } from '../../src/pipelines/pipeline-runner.js';
 import { PipelineWorker } from '../../src/pipelines/pipeline-worker.js';
 import type { PipelinesOptions, StepRunner } from '../../src/pipelines/pipelines.options.js';
-import { connect, createTestDatabase } from '../support/database.js';
+import { connect, createMigratedDatabase, openDataSource } from '../support/database.js';
+import { eventually } from '../support/eventually.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 interface Call {
@@ -28,19 +30,12 @@ function agents(replica: string, delays: Record<string, number>, calls: Call[]):
       signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
     });
     const output = `${step}(${input})`;
-    return { output, usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } };
+    return { output, usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } };
   };
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Polls every 20 ms: these tests time takeovers, so a slow poll would blur them. */
+const within = (timeoutMs: number, what: string) => ({ timeoutMs, intervalMs: 20, what });
 
 const chain: PipelineSpec = PipelineGraph.from({
   name: 'chain',
@@ -67,13 +62,9 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
   const workers: PipelineWorker[] = [];
 
   beforeAll(async () => {
-    const url = await createTestDatabase();
-    databaseUrl = url;
-    replicaA = createDataSource({ url, poolSize: 10 });
-    replicaB = createDataSource({ url, poolSize: 10 });
-    await Promise.all([replicaA.initialize(), replicaB.initialize()]);
-    await runMigrations(replicaA);
-    client = await connect(url);
+    ({ url: databaseUrl, dataSource: replicaA } = await createMigratedDatabase());
+    replicaB = await openDataSource(databaseUrl);
+    client = await connect(databaseUrl);
   });
   afterEach(async () => {
     await Promise.all(workers.splice(0).map((worker) => worker.stop()));
@@ -118,7 +109,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const executorA = new PipelineExecutor(repositoryA, agents('replica-a', { b: 60_000 }, calls), { ...timing, replicaId: 'replica-a' });
     const death = new AbortController();
     const outcomeA = executorA.execute(claimed!, { signal: death.signal });
-    await until(async () => calls.find((call) => call.step === 'b') ?? undefined, 5_000, 'step b on replica A');
+    await eventually(async () => calls.find((call) => call.step === 'b'), within(5_000, 'step b on replica A'));
     // Replica A dies: from now on it neither heartbeats nor writes.
     death.abort();
     const diedAt = performance.now();
@@ -126,7 +117,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     expect(await repositoryB.claimNext('replica-probe', { staleAfterMs: timing.staleAfterMs! })).toBeNull();
 
     worker(replicaB, 'replica-b', agents('replica-b', {}, calls)).start();
-    const run = await until(finished(repositoryB, queued.runId), 10_000, 'the run to finish on replica B');
+    const run = await eventually(finished(repositoryB, queued.runId), within(10_000, 'the run to finish on replica B'));
     const resumedAt = calls.find((call) => call.replica === 'replica-b')!.at;
 
     expect(resumedAt - diedAt).toBeGreaterThan(timing.staleAfterMs! - timing.heartbeatIntervalMs! - 100);
@@ -149,13 +140,13 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
       { ...timing, replicaId: 'replica-a' },
     );
     void deadRunner.runSync({ pipeline: chain, input: 'sync', principal: 'key:test', correlationId: 'c' }).catch(() => undefined);
-    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
-    const runId = calls[0]!.runId;
+    await eventually(async () => calls.find((call) => call.step === 'a'), within(5_000, 'step a on replica A'));
+    const runId = calls[0].runId;
     // Simulates the process being killed: its heartbeat stops, its calls are never answered.
     await client.query(`UPDATE pipeline_runs SET owner = 'replica-killed' WHERE run_id = $1`, [runId]);
 
     worker(replicaB, 'replica-b', agents('replica-b', {}, calls)).start();
-    const run = await until(finished(new PipelineRunsRepository(replicaB), runId), 10_000, 'the sync run to finish on replica B');
+    const run = await eventually(finished(new PipelineRunsRepository(replicaB), runId), within(10_000, 'the sync run to finish on replica B'));
     expect(run).toMatchObject({ status: 'completed', mode: 'sync', owner: 'replica-b', output: 'c(b(a(sync)))' });
     await deadRunner.onModuleDestroy();
   });
@@ -166,8 +157,8 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const settingsA = { ...timing, replicaId: 'replica-a' };
     const runnerA = new PipelineRunner(repositoryA, new PipelineExecutor(repositoryA, agents('replica-a', { a: 60_000 }, calls), settingsA), settingsA);
     const answer = runnerA.runSync({ pipeline: chain, input, principal: 'key:test', correlationId: `c-${input}` }, { signal });
-    await until(async () => calls.find((call) => call.step === 'a') ?? undefined, 5_000, 'step a on replica A');
-    const runId = calls[0]!.runId;
+    await eventually(async () => calls.find((call) => call.step === 'a'), within(5_000, 'step a on replica A'));
+    const runId = calls[0].runId;
     // Replica A stalls past the stale threshold (as if paused): its lease is no longer its own.
     await client.query(`UPDATE pipeline_runs SET owner = 'replica-stalled', heartbeat_at = now() - interval '1 hour' WHERE run_id = $1`, [runId]);
     return { runnerA, answer, runId };
@@ -190,11 +181,16 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const caller = new AbortController();
     const { runnerA, answer, runId } = await syncRunLostByA(replicaA, calls, 'gone', caller.signal);
     worker(replicaB, 'replica-b', agents('replica-b', { a: 2_000 }, calls)).start();
-    await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+    await eventually(async () => calls.find((call) => call.replica === 'replica-b'), within(5_000, 'replica B to take the run'));
 
     caller.abort();
-    await expect(answer).rejects.toMatchObject({ status: 499, code: 'client_closed' });
-    const run = await until(finished(new PipelineRunsRepository(replicaB), runId), 10_000, 'the run to finish on replica B');
+    const closed = await answer.then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(closed).toBeInstanceOf(ClientClosedError);
+    expect(toErrorResponse(closed).status).toBe(499);
+    const run = await eventually(finished(new PipelineRunsRepository(replicaB), runId), within(10_000, 'the run to finish on replica B'));
     expect(run).toMatchObject({ status: 'completed', owner: 'replica-b' });
     await runnerA.onModuleDestroy();
   });
@@ -216,7 +212,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const calls: Call[] = [];
     const { runnerA, answer, runId } = await syncRunLostByA(replicaA, calls, 'handover');
     worker(replicaB, 'replica-b', agents('replica-b', { a: 5_000 }, calls)).start();
-    await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+    await eventually(async () => calls.find((call) => call.replica === 'replica-b'), within(5_000, 'replica B to take the run'));
     const started = Date.now();
     await runnerA.handOver();
     const run = await answer;
@@ -227,13 +223,12 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
   it('rides out a short database outage while waiting for a taken-over run', async () => {
     const proxy = TcpProxy.forUrl(databaseUrl);
     await proxy.start();
-    const throughProxy = createDataSource({ url: proxy.rewrite(databaseUrl), poolSize: 4 });
-    await throughProxy.initialize();
+    const throughProxy = await openDataSource(proxy.rewrite(databaseUrl), 4);
     try {
       const calls: Call[] = [];
       const { runnerA, answer, runId } = await syncRunLostByA(throughProxy, calls, 'outage');
       worker(replicaB, 'replica-b', agents('replica-b', { a: 1_500 }, calls)).start();
-      await until(async () => calls.find((call) => call.replica === 'replica-b') ?? undefined, 5_000, 'replica B to take the run');
+      await eventually(async () => calls.find((call) => call.replica === 'replica-b'), within(5_000, 'replica B to take the run'));
       await proxy.cut();
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       await proxy.restore();
@@ -269,13 +264,12 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     // Extra concurrent polls on top of the timers.
     await Promise.all([first.pollOnce(), second.pollOnce(), first.pollOnce(), second.pollOnce()]);
 
-    await until(
+    await eventually(
       async () => {
         const { rows } = await client.query(`SELECT count(*)::int AS n FROM pipeline_runs WHERE status = 'completed'`);
-        return rows[0].n === runIds.length ? true : undefined;
+        return rows[0].n === runIds.length;
       },
-      20_000,
-      'all runs to complete',
+      within(20_000, 'all runs to complete'),
     );
     const perStep = new Map<string, number>();
     for (const call of calls) perStep.set(`${call.runId}/${call.step}`, (perStep.get(`${call.runId}/${call.step}`) ?? 0) + 1);
@@ -299,7 +293,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
     const queued = await repository.createRun({ definition: chain, input: 'x', principal: 'p', correlationId: 'c', mode: 'async' });
     const leaving = worker(replicaA, 'replica-a', agents('replica-a', { b: 60_000 }, calls), { staleAfterMs: 30_000, heartbeatIntervalMs: 1_000 });
     leaving.start();
-    await until(async () => calls.find((call) => call.step === 'b') ?? undefined, 5_000, 'step b on replica A');
+    await eventually(async () => calls.find((call) => call.step === 'b'), within(5_000, 'step b on replica A'));
 
     await leaving.stop();
     expect(await repository.readControl(queued.runId)).toEqual({ status: 'queued', owner: null, attempt: 1, cancelRequested: false });
@@ -307,7 +301,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
 
     const stoppedAt = performance.now();
     worker(replicaB, 'replica-b', agents('replica-b', {}, calls), { staleAfterMs: 30_000, heartbeatIntervalMs: 1_000 }).start();
-    const run = await until(finished(new PipelineRunsRepository(replicaB), queued.runId), 5_000, 'the released run to finish');
+    const run = await eventually(finished(new PipelineRunsRepository(replicaB), queued.runId), within(5_000, 'the released run to finish'));
     expect(performance.now() - stoppedAt).toBeLessThan(2_000);
     expect(run).toMatchObject({ status: 'completed', owner: 'replica-b', attempt: 2 });
     expect(calls.map((call) => `${call.replica}:${call.step}`)).toEqual(['replica-a:a', 'replica-a:b', 'replica-b:b', 'replica-b:c']);
@@ -323,7 +317,7 @@ describe('pipeline durability across replicas (real PostgreSQL)', () => {
       [queued.runId],
     );
     worker(replicaB, 'replica-b', agents('replica-b', {}, calls), { maxAttempts: 3 }).start();
-    const run = await until(finished(new PipelineRunsRepository(replicaB), queued.runId), 5_000, 'the run to be given up');
+    const run = await eventually(finished(new PipelineRunsRepository(replicaB), queued.runId), within(5_000, 'the run to be given up'));
     expect(run).toMatchObject({ status: 'failed', output: null, attempt: 4, error: { code: 'pipeline_error' } });
     expect(run.error?.message).toContain('interrupted 3 times');
     expect(run.steps.map((step) => step.status)).toEqual(['skipped', 'skipped', 'skipped']);

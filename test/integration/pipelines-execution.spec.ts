@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
-import { createDataSource, runMigrations } from '../../src/database/data-source.js';
 import { ProviderError } from '../../src/providers/model-provider.js';
-import { toRunDocument, toStatusDocument } from '../../src/pipelines/pipeline-documents.js';
 import { PipelineExecutor } from '../../src/pipelines/pipeline-executor.js';
 import type { PipelineSpec } from '../../src/pipelines/pipeline-graph.js';
+import { toRunDocumentDto, toRunStatusDto } from '../../src/pipelines/pipeline-run.mapper.js';
 import { PipelineRunner } from '../../src/pipelines/pipeline-runner.js';
 import { PipelineRunsRepository } from '../../src/pipelines/pipeline-runs.repository.js';
 import type { PipelinesOptions, RunFinishedEvent, StepCall, StepFinishedEvent, StepRunner } from '../../src/pipelines/pipelines.options.js';
-import { createTestDatabase } from '../support/database.js';
+import { createMigratedDatabase, openDataSource } from '../support/database.js';
 
 interface Behaviour {
   delayMs?: number;
@@ -50,7 +49,7 @@ function fakeAgents(behaviours: Record<string, Behaviour>): { runStep: StepRunne
       });
       if (behaviour.fail) throw behaviour.fail();
       const output = behaviour.output ? behaviour.output(input) : `${step}(${input})`;
-      return { output, usage: { input_tokens: input.length, output_tokens: output.length, total_tokens: input.length + output.length } };
+      return { output, usage: { inputTokens: input.length, outputTokens: output.length, totalTokens: input.length + output.length } };
     } finally {
       call.endedAt = performance.now();
     }
@@ -69,11 +68,9 @@ describe('pipeline execution (real PostgreSQL)', () => {
   let replicaB: DataSource;
 
   beforeAll(async () => {
-    const url = await createTestDatabase();
-    replicaA = createDataSource({ url, poolSize: 10 });
-    replicaB = createDataSource({ url, poolSize: 10 });
-    await Promise.all([replicaA.initialize(), replicaB.initialize()]);
-    await runMigrations(replicaA);
+    const migrated = await createMigratedDatabase();
+    replicaA = migrated.dataSource;
+    replicaB = await openDataSource(migrated.url);
   });
   afterAll(async () => {
     await replicaA?.destroy();
@@ -96,12 +93,12 @@ describe('pipeline execution (real PostgreSQL)', () => {
     const run = await runner.runSync(request(pipeline));
     const wall = performance.now() - started;
 
-    const document = toRunDocument(run);
+    const document = toRunDocumentDto(run);
     expect(document.status).toBe('completed');
     expect(wall).toBeLessThan(330);
     expect(document.total_duration_ms).toBeLessThan(330);
     const [left, right] = agents.calls.slice(-2);
-    expect(Math.abs(left!.startedAt - right!.startedAt)).toBeLessThan(50);
+    expect(Math.abs(left.startedAt - right.startedAt)).toBeLessThan(50);
     expect(document.steps.map((step) => step.duration_ms! >= 195)).toEqual([true, true]);
   });
 
@@ -139,7 +136,7 @@ describe('pipeline execution (real PostgreSQL)', () => {
     expect(agents.calls.find((call) => call.step === 'polish')!.input).toBe(polishInput);
     expect(run.output).toBe(`polish(${polishInput})`);
     expect(run.steps.find((step) => step.name === 'merge')!.input).toBe(merge.input);
-    const document = toRunDocument(run);
+    const document = toRunDocumentDto(run);
     expect(document.usage.total_tokens).toBe(document.steps.reduce((sum, step) => sum + step.usage.total_tokens, 0));
     expect(document.usage.total_tokens).toBeGreaterThan(0);
   });
@@ -167,7 +164,7 @@ describe('pipeline execution (real PostgreSQL)', () => {
     const run = await runner.runSync(request(pipeline));
     expect(performance.now() - started).toBeLessThan(2_000);
 
-    const document = toRunDocument(run);
+    const document = toRunDocumentDto(run);
     expect(document).toMatchObject({
       status: 'failed',
       output: null,
@@ -175,11 +172,11 @@ describe('pipeline execution (real PostgreSQL)', () => {
     });
     expect(document.steps.map((step) => [step.name, step.status, step.error?.code ?? null])).toEqual([
       ['slow', 'skipped', null],
-      ['broken', 'failed', 'provider_error'],
+      ['broken', 'failed', 'internal_error'],
       ['after', 'skipped', null],
       ['last', 'skipped', null],
     ]);
-    expect(document.steps[1]!.error!.message).toBe('mock/flaky: server error at the provider (HTTP 500)');
+    expect(document.steps[1].error!.message).toBe('mock/flaky: server error at the provider (HTTP 500)');
     expect(agents.calls.find((call) => call.step === 'slow')!.aborted).toBe(true);
     expect(agents.calls.map((call) => call.step).sort()).toEqual(['broken', 'slow']);
     expect(steps.map((event) => `${event.step}:${event.status}`).sort()).toEqual([
@@ -194,8 +191,8 @@ describe('pipeline execution (real PostgreSQL)', () => {
   it('never echoes the text of an unexpected error', async () => {
     const agents = fakeAgents({ only: { fail: () => new Error('connect to 10.0.0.5 with password hunter2 failed') } });
     const run = await runnerOn(replicaA, agents.runStep).runSync(request({ name: 'leaky', steps: [{ name: 'only', agent: 'x' }] }));
-    expect(run.steps[0]!.error).toEqual({ code: 'internal_error', message: 'The step failed with an unexpected error.' });
-    expect(JSON.stringify(toRunDocument(run))).not.toContain('hunter2');
+    expect(run.steps[0].error).toEqual({ code: 'internal_error', message: 'The step failed with an unexpected error.' });
+    expect(JSON.stringify(toRunDocumentDto(run))).not.toContain('hunter2');
   });
 
   it('skips a step whose when is false, and steps that depend only on skipped steps', async () => {
@@ -244,7 +241,7 @@ describe('pipeline execution (real PostgreSQL)', () => {
 
     const other = new PipelineRunsRepository(replicaB);
     const latest = await other.latestRun('observed');
-    const status = toStatusDocument(latest!);
+    const status = toRunStatusDto(latest!);
     expect(status.status).toBe('running');
     expect(status.steps).toEqual([
       { name: 'first', status: 'completed', duration_ms: expect.any(Number) },
@@ -254,7 +251,7 @@ describe('pipeline execution (real PostgreSQL)', () => {
     expect(status.finished_at).toBeUndefined();
 
     const run = await pending;
-    const after = toStatusDocument((await other.findRun(run.runId))!);
+    const after = toRunStatusDto((await other.findRun(run.runId))!);
     expect(after).toMatchObject({ status: 'completed', output: run.output, finished_at: expect.any(String) });
     expect(after.steps.map((step) => step.status)).toEqual(['completed', 'completed', 'completed']);
   });

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataSource } from 'typeorm';
 import type pg from 'pg';
-import { createDataSource, runMigrations } from '../../src/database/data-source.js';
 import { PipelineGraph, type PipelineSpec } from '../../src/pipelines/pipeline-graph.js';
 import { leaseOf } from '../../src/pipelines/pipeline-run.js';
 import { PipelineRunsRepository } from '../../src/pipelines/pipeline-runs.repository.js';
-import { connect, createTestDatabase } from '../support/database.js';
+import { connect, createMigratedDatabase } from '../support/database.js';
 
 const spec: PipelineSpec = PipelineGraph.from({
   name: 'review',
@@ -26,10 +25,7 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
   let client: pg.Client;
 
   beforeAll(async () => {
-    url = await createTestDatabase();
-    dataSource = createDataSource({ url, poolSize: 12 });
-    await dataSource.initialize();
-    await runMigrations(dataSource);
+    ({ url, dataSource } = await createMigratedDatabase(12));
     repository = new PipelineRunsRepository(dataSource);
     client = await connect(url);
   });
@@ -137,8 +133,8 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     expect(taken).toMatchObject({ runId: created.runId, owner: 'replica-new', attempt: 2 });
 
     expect(await repository.heartbeat(oldLease)).toBe(false);
-    expect(await repository.markStepCompleted(oldLease, 'draft', { output: 'late', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } })).toBe(false);
-    expect(await repository.finishRun(oldLease, { status: 'completed', output: 'x', usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0 }, error: null })).toBeNull();
+    expect(await repository.markStepCompleted(oldLease, 'draft', { output: 'late', usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } })).toBe(false);
+    expect(await repository.finishRun(oldLease, { status: 'completed', output: 'x', usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 }, error: null })).toBeNull();
     expect(await repository.releaseRun(oldLease)).toBe(false);
 
     const newLease = leaseOf(taken!);
@@ -156,11 +152,11 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     const finished = await repository.finishRun(lease, {
       status: 'failed',
       output: null,
-      usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+      usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 },
       error: { code: 'pipeline_error', message: "Step 'draft' failed: mock/x: boom" },
     });
     expect(finished?.skippedSteps).toEqual(['check']);
-    expect(finished?.run).toMatchObject({ status: 'failed', output: null, usage: { total_tokens: 3 } });
+    expect(finished?.run).toMatchObject({ status: 'failed', output: null, usage: { totalTokens: 3 } });
     const stored = await repository.findRun(created.runId);
     expect(stored?.finishedAt).toBeInstanceOf(Date);
     expect(stored?.steps.map((step) => [step.status, step.error?.code ?? null])).toEqual([
@@ -168,6 +164,35 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
       ['skipped', null],
     ]);
     expect(await repository.heartbeat(lease)).toBe(false);
+  });
+
+  it('stores usage as snake_case jsonb, as older rows have it, and reads it back camelCase', async () => {
+    const created = await repository.createRun(request({ definition: { ...spec, name: 'usage-format' }, mode: 'sync', owner: 'r1' }));
+    expect(created.usage).toEqual({ inputTokens: 0, outputTokens: 0, totalTokens: 0 });
+    const lease = leaseOf(created);
+    await repository.markStepRunning(lease, 'draft', 'topic');
+    await repository.markStepCompleted(lease, 'draft', { output: 'D', usage: { inputTokens: 4, outputTokens: 5, totalTokens: 9 } });
+    await repository.finishRun(lease, {
+      status: 'completed',
+      output: 'D',
+      usage: { inputTokens: 4, outputTokens: 5, totalTokens: 9 },
+      error: null,
+    });
+
+    const stored = { input_tokens: 4, output_tokens: 5, total_tokens: 9 };
+    const run = await client.query(`SELECT usage FROM pipeline_runs WHERE run_id = $1`, [created.runId]);
+    expect(run.rows[0].usage).toEqual(stored);
+    const step = await client.query(`SELECT usage FROM pipeline_run_steps WHERE run_id = $1 AND name = 'draft'`, [created.runId]);
+    expect(step.rows[0].usage).toEqual(stored);
+
+    const found = await repository.findRun(created.runId);
+    expect(found?.usage).toEqual({ inputTokens: 4, outputTokens: 5, totalTokens: 9 });
+    expect(found?.steps.map((s) => s.usage)).toEqual([{ inputTokens: 4, outputTokens: 5, totalTokens: 9 }, null]);
+    expect((await repository.listRuns('usage-format', { limit: 1, offset: 0 })).runs[0]?.usage).toEqual({
+      inputTokens: 4,
+      outputTokens: 5,
+      totalTokens: 9,
+    });
   });
 
   it('cancels a queued run at once, and only flags a live running one', async () => {
@@ -178,11 +203,10 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     expect((await repository.getSteps(queued.runId)).map((step) => step.status)).toEqual(['skipped', 'skipped']);
 
     const live = await repository.createRun(request({ definition: { ...spec, name: 'cancelling' }, mode: 'sync', owner: 'r2' }));
-    expect(await repository.isCancelRequested(live.runId)).toBe(false);
+    expect((await repository.readControl(live.runId))?.cancelRequested).toBe(false);
     const flagged = await repository.requestCancel(live.runId, { staleAfterMs: 10_000 });
     expect(flagged).toMatchObject({ status: 'running', owner: 'r2' });
     expect(flagged?.cancelRequestedAt).toBeInstanceOf(Date);
-    expect(await repository.isCancelRequested(live.runId)).toBe(true);
     expect(await repository.readControl(live.runId)).toEqual({ status: 'running', owner: 'r2', attempt: 1, cancelRequested: true });
     expect(await repository.requestCancel('run_unknown0000000000000000', { staleAfterMs: 10_000 })).toBeNull();
   });

@@ -4,14 +4,14 @@ import type pg from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isDatabaseUnavailable } from '../../src/common/errors/database-errors.js';
-import { createDataSource, runMigrations } from '../../src/database/data-source.js';
+import { toErrorResponse } from '../../src/common/errors/error-table.js';
 import {
   SESSION_PURGE_LOCK_KEY,
   SessionLeaseLostError,
   SessionsRepository,
   type CompletedTurn,
 } from '../../src/sessions/sessions.repository.js';
-import { connect, createTestDatabase } from '../support/database.js';
+import { connect, createMigratedDatabase, openDataSource } from '../support/database.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const MINUTE = 60_000;
@@ -34,7 +34,7 @@ function completedTurn(label: string): CompletedTurn {
     assistant: {
       content: `answer ${label}`,
       usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 },
-      toolCalls: [{ id: `call-${label}`, name: 'lookup', arguments: { q: label } }],
+      toolCalls: [{ name: 'lookup', arguments: { q: label }, output: `found ${label}`, duration_ms: 4 }],
     },
     principal: 'key:0123abcd',
     correlationId: `req-${label}`,
@@ -65,8 +65,7 @@ describe('SessionsRepository on PostgreSQL', () => {
   let sql: pg.Client;
 
   async function dataSourceFor(databaseUrl: string, poolSize = 10): Promise<DataSource> {
-    const dataSource = createDataSource({ url: databaseUrl, poolSize });
-    await dataSource.initialize();
+    const dataSource = await openDataSource(databaseUrl, poolSize);
     open.push(dataSource);
     return dataSource;
   }
@@ -79,9 +78,8 @@ describe('SessionsRepository on PostgreSQL', () => {
 
   /** A migrated database of its own, for tests that act on every session in it. */
   async function freshDatabase(): Promise<{ url: string; dataSource: DataSource; sql: pg.Client }> {
-    const databaseUrl = await createTestDatabase();
-    const dataSource = await dataSourceFor(databaseUrl);
-    await runMigrations(dataSource);
+    const { url: databaseUrl, dataSource } = await createMigratedDatabase();
+    open.push(dataSource);
     return { url: databaseUrl, dataSource, sql: await clientFor(databaseUrl) };
   }
 
@@ -94,9 +92,8 @@ describe('SessionsRepository on PostgreSQL', () => {
   }
 
   beforeAll(async () => {
-    url = await createTestDatabase();
-    primary = await dataSourceFor(url);
-    await runMigrations(primary);
+    ({ url, dataSource: primary } = await createMigratedDatabase());
+    open.push(primary);
     sql = await clientFor(url);
   });
 
@@ -169,20 +166,20 @@ describe('SessionsRepository on PostgreSQL', () => {
       const expired = await create();
       clock.advance(IDLE);
       const [s2, s3, s4, s5] = [await create(), await create(), await create(), await create()];
-      await repository.softDelete(agent, s3!.id);
+      await repository.softDelete(agent, s3.id);
       await new SessionsRepository(primary, clock.now).create({ agent: newAgent(), principal: 'anonymous', correlationId: 'x' });
 
       const ids = async (limit: number, offset: number) => {
         const page = await repository.list(agent, { limit, offset }, IDLE);
         return { ids: page.sessions.map((session) => session.id), total: page.total };
       };
-      expect(await ids(2, 0)).toEqual({ ids: [s5!.id, s4!.id], total: 3 });
-      expect(await ids(2, 2)).toEqual({ ids: [s2!.id], total: 3 });
+      expect(await ids(2, 0)).toEqual({ ids: [s5.id, s4.id], total: 3 });
+      expect(await ids(2, 2)).toEqual({ ids: [s2.id], total: 3 });
       expect(await ids(20, 3)).toEqual({ ids: [], total: 3 });
-      expect(await ids(100, 0)).toEqual({ ids: [s5!.id, s4!.id, s2!.id], total: 3 });
+      expect(await ids(100, 0)).toEqual({ ids: [s5.id, s4.id, s2.id], total: 3 });
       // With no idle timeout the old session is live again.
       const everything = await repository.list(agent, { limit: 100, offset: 0 }, 0);
-      expect(everything.sessions.map((session) => session.id)).toEqual([s5!.id, s4!.id, s2!.id, expired.id]);
+      expect(everything.sessions.map((session) => session.id)).toEqual([s5.id, s4.id, s2.id, expired.id]);
       expect(everything.total).toBe(4);
       expect(everything.sessions[0]).toEqual(s5);
     });
@@ -239,7 +236,7 @@ describe('SessionsRepository on PostgreSQL', () => {
           content: 'answer 1',
           createdAt: clock.current,
           usage: { input_tokens: 3, output_tokens: 5, total_tokens: 8 },
-          toolCalls: [{ id: 'call-1', name: 'lookup', arguments: { q: '1' } }],
+          toolCalls: [{ name: 'lookup', arguments: { q: '1' }, output: 'found 1', duration_ms: 4 }],
         },
         { turn: 2, role: 'user', content: 'question 2', createdAt: clock.current },
         expect.objectContaining({ turn: 2, role: 'assistant', content: 'answer 2' }),
@@ -312,7 +309,9 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(await repository.renewLease(session.id, crashed.lease.token, 10_000)).toBe(false);
       const lost = repository.appendTurn(session.id, crashed.lease.token, completedTurn('stale'));
       await expect(lost).rejects.toThrow(SessionLeaseLostError);
-      await expect(lost).rejects.toMatchObject({ status: 409, code: 'session_busy' });
+      // A domain error without an HTTP status; the error table answers it 409.
+      await expect(lost).rejects.toMatchObject({ code: 'session_busy' });
+      expect(toErrorResponse(await lost.catch((error: unknown) => error)).status).toBe(409);
       expect(await storedTurns(sql, session.id)).toEqual([]);
 
       expect(await repository.appendTurn(session.id, takeover.lease.token, completedTurn('fresh'))).toBe(1);
@@ -372,7 +371,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(n).toBeGreaterThan(0);
       expect(results.length - n).toBeGreaterThan(0);
       for (const result of succeeded) expect(result.turn).toBe(result.claimedTurn);
-      expect(succeeded.map((result) => result.turn).sort((a, b) => a! - b!)).toEqual(expectedTurns);
+      expect(succeeded.map((result) => result.turn).sort((a, b) => a - b)).toEqual(expectedTurns);
 
       const rows = await storedTurns(sql, id);
       expect(rows).toHaveLength(2 * n);
@@ -471,7 +470,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(window[49]).toEqual({ role: 'assistant', content: 'message 5000' });
       expect(statements).toHaveLength(1);
 
-      const { sql: windowSql, parameters } = statements[0]!;
+      const { sql: windowSql, parameters } = statements[0];
       const explained = await sql.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${windowSql}`, parameters);
       interface PlanNode {
         'Node Type': string;
@@ -480,7 +479,7 @@ describe('SessionsRepository on PostgreSQL', () => {
         'Actual Rows': number;
         Plans?: PlanNode[];
       }
-      const root = (explained.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0]!.Plan;
+      const root = (explained.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
       const nodes: PlanNode[] = [];
       const walk = (node: PlanNode) => {
         nodes.push(node);

@@ -1,12 +1,10 @@
 import 'reflect-metadata';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
-import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { AppModule } from '../../src/app.module.js';
-import { configureApp } from '../../src/app.setup.js';
-import { createLogger, NestPinoLogger } from '../../src/common/logging/logger.js';
-import { loadInitialDefinitions } from '../../src/catalog/catalog.service.js';
+import { createApp } from '../../src/app.factory.js';
+import { createLogger } from '../../src/common/logging/logger.js';
+import { loadInitialDefinitions } from '../../src/runtime/catalog.service.js';
 import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
 
 /** Collects the JSON log lines an app writes, for assertions. */
@@ -37,7 +35,7 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-/** The real application (same module, same setup as main.ts) on a random loopback port. */
+/** The real application, built as main.ts builds it, on a random loopback port. */
 export async function startTestApp(options: { databaseUrl: string; env?: Record<string, string> }): Promise<TestApp> {
   const config = loadConfig({
     LOG_LEVEL: 'info',
@@ -49,11 +47,7 @@ export async function startTestApp(options: { databaseUrl: string; env?: Record<
   if (!definitions.ok) throw new Error(`test definitions are invalid:\n${definitions.errors}`);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
-  const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.forRoot({ config, logger, databaseUrl: options.databaseUrl, definitions: definitions.definitions }),
-    { bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false },
-  );
-  await configureApp(app, config, logger);
+  const app = await createApp({ config, logger, databaseUrl: options.databaseUrl, definitions: definitions.definitions });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return { app, config, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };

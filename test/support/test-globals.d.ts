@@ -4,6 +4,7 @@ export {};
 
 declare global {
   interface Response {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above
     json(): Promise<any>;
   }
 }

@@ -16,6 +16,7 @@ export interface RecordedRequest {
   /** Lower-cased header names, as Node gives them. */
   headers: IncomingHttpHeaders;
   /** The body parsed as JSON, or `undefined` when it was empty or not JSON. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests assert on its shape directly
   body: any;
   rawBody: string;
   /** True once the client closed the connection before the reply was complete. */
@@ -185,7 +186,7 @@ export abstract class FakeHttpServer {
         });
       });
     }
-    return this.requests[count - 1] as RecordedRequest;
+    return this.requests[count - 1];
   }
 
   /** The routes this fake answers, e.g. `POST /v1/messages`. */

@@ -1,0 +1,281 @@
+import { parseSse } from '../support/sse.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AgentsController } from '../../src/agents/agents.controller.js';
+import { AgentsService } from '../../src/agents/agents.service.js';
+import { NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
+import type { AgentCall } from '../../src/runtime/agent-call.js';
+import { AgentRunner, type RunOptions } from '../../src/runtime/agent-runner.js';
+import { SESSION_TURNS, type SessionTurns } from '../../src/runtime/session-turns.port.js';
+import { agentRunResult, preparedRun, toolCallRecord } from '../factories/agent-run.js';
+import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice } from './slice.js';
+import { contextOf, strictFake } from './strict-fake.js';
+
+const agents = strictFake<AgentsService>('AgentsService')('list', 'invoke');
+const runner = strictFake<AgentRunner>('AgentRunner')('prepare', 'run');
+const sessions = strictFake<SessionTurns>('SessionTurns')('continue', 'begin', 'complete');
+const fakes = [agents, runner, sessions];
+
+const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({
+  input,
+  variables: {},
+  temperature: undefined,
+  maxTokens: undefined,
+  ...extra,
+});
+
+describe('AgentsController slice', () => {
+  let slice: Slice;
+
+  beforeAll(async () => {
+    slice = await startSlice({
+      controllers: [AgentsController],
+      providers: [
+        { provide: AgentsService, useValue: agents.instance },
+        { provide: AgentRunner, useValue: runner.instance },
+        { provide: SESSION_TURNS, useValue: sessions.instance },
+      ],
+    });
+  });
+  afterAll(() => slice?.close());
+  afterEach(() => {
+    try {
+      for (const fake of fakes) fake.verify();
+    } finally {
+      for (const fake of fakes) fake.reset();
+    }
+  });
+
+  describe('GET /v1/agents', () => {
+    it('lists the agents the service returns', async () => {
+      const list = { agents: [{ name: 'greeter', model: 'mock/echo', models: ['mock/echo'], skills: [], status: 'ready' as const, pipelines: [] }] };
+      agents.on('list', () => list);
+
+      const response = await slice.http().get('/v1/agents').set(AUTH);
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual(list);
+      expect(agents.callsTo('list')).toHaveLength(1);
+      expect(agents.callsTo('list')[0].args).toEqual([]);
+    });
+
+    it('refuses a request without credentials with 401 and WWW-Authenticate', async () => {
+      const response = await slice.http().get('/v1/agents');
+
+      expectUnauthorized(response);
+      expect(agents.calls).toEqual([]);
+    });
+
+    it('refuses a wrong key like a missing one', async () => {
+      expectUnauthorized(await slice.http().get('/v1/agents').set('X-API-Key', 'not-the-key-at-all'));
+      expectUnauthorized(await slice.http().get('/v1/agents').set('Authorization', 'Bearer not-the-key-at-all'));
+      expect(agents.calls).toEqual([]);
+    });
+
+    it('takes no input: an unsupported method is answered 405 with Allow', async () => {
+      const response = await slice.http().delete('/v1/agents').set(AUTH);
+
+      expectError(response, 405, 'method_not_allowed');
+      expect(response.headers.allow).toBe('GET, HEAD');
+      expect(agents.calls).toEqual([]);
+    });
+  });
+
+  describe('POST /v1/agents/:name/invoke', () => {
+    it('prepares the normalised call, runs it as the caller and answers in snake_case', async () => {
+      const prepared = preparedRun('greeter');
+      runner.on('prepare', () => prepared);
+      agents.on('invoke', async () =>
+        agentRunResult({ output: 'Echo: hi', toolCalls: [toolCallRecord({ error: 'boom' })], turns: 2, durationMs: 40, finishReason: 'length' }),
+      );
+
+      const response = await slice
+        .http()
+        .post('/v1/agents/greeter/invoke')
+        .set('Authorization', `Bearer ${AUTH['X-API-Key']}`)
+        .set('X-Correlation-ID', 'slice-invoke-1')
+        .send({ message: 'hi', variables: { customer: 'Ada' }, options: { temperature: 0.5, max_tokens: 7, variables: { company: 'Initech' } } });
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        output: 'Echo: hi',
+        usage: { input_tokens: 3, output_tokens: 2, total_tokens: 5 },
+        tool_calls: [{ name: 'lookup', arguments: { query: 'cats' }, output: '3 cats', duration_ms: 4, error: 'boom' }],
+        turns: 2,
+        duration_ms: 40,
+        finish_reason: 'length',
+      });
+      expect(runner.callsTo('prepare').map((c) => c.args)).toEqual([
+        ['greeter', call('hi', { variables: { customer: 'Ada', company: 'Initech' }, temperature: 0.5, maxTokens: 7 })],
+      ]);
+      const [invoke] = agents.callsTo('invoke');
+      expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'invoke']);
+      const options = invoke.args[3] as RunOptions;
+      expect(options.signal).toBeInstanceOf(AbortSignal);
+      expect(options.signal!.aborted).toBe(false);
+      expect(contextOf(invoke)).toEqual({ correlationId: 'slice-invoke-1', principal: KEY_PRINCIPAL });
+      expect(sessions.calls).toEqual([]);
+    });
+
+    it('with session_id makes the call a turn of that session', async () => {
+      const turn = { output: 'Echo: again', usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 }, turn: 4, tool_calls: [], duration_ms: 3, finish_reason: 'stop' };
+      sessions.on('continue', async () => turn);
+
+      const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).send({ input: 'again', session_id: 'sess_abc' });
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual(turn);
+      const [continued] = sessions.callsTo('continue');
+      expect(continued.args.slice(0, 4)).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
+      expect((continued.args[4] as RunOptions).signal).toBeInstanceOf(AbortSignal);
+      expect(runner.calls).toEqual([]);
+      expect(agents.calls).toEqual([]);
+    });
+
+    it.each([
+      ['no input', {}, 'input'],
+      ['temperature 3', { input: 'x', options: { temperature: 3 } }, 'options.temperature'],
+      ['an unknown field', { input: 'x', mood: 'happy' }, 'mood'],
+      ['an empty session_id', { input: 'x', session_id: '' }, 'session_id'],
+    ])('refuses %s with 400 invalid_request naming the field', async (_label, body, field) => {
+      const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).send(body);
+
+      const error = expectError(response, 400, 'invalid_request');
+      expect(error.details?.map((detail) => detail.field)).toContain(field);
+      expect(runner.calls).toEqual([]);
+      expect(agents.calls).toEqual([]);
+    });
+
+    it('refuses a body that is not a JSON object', async () => {
+      const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).set('content-type', 'application/json').send('["x"]');
+
+      expect(expectError(response, 400, 'invalid_request').message).toBe('The request body must be a JSON object.');
+      expect(runner.calls).toEqual([]);
+    });
+
+    it('refuses a request without credentials before reading the agent', async () => {
+      const response = await slice.http().post('/v1/agents/greeter/invoke').send({ input: 'x' });
+
+      expectUnauthorized(response);
+      expect(runner.calls).toEqual([]);
+    });
+
+    it('answers 404 when the runner does not know the agent', async () => {
+      runner.on('prepare', () => {
+        throw new NotFoundError("Agent 'ghost' does not exist.");
+      });
+
+      const response = await slice.http().post('/v1/agents/ghost/invoke').set(AUTH).send({ input: 'x' });
+
+      expect(expectError(response, 404, 'not_found').message).toBe("Agent 'ghost' does not exist.");
+      expect(agents.calls).toEqual([]);
+    });
+
+    it('answers 409 with Retry-After when the session is busy', async () => {
+      sessions.on('continue', async () => {
+        throw new SessionBusyError('busy', 2);
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).send({ input: 'x', session_id: 'sess_abc' });
+
+      expectError(response, 409, 'session_busy');
+      expect(response.headers['retry-after']).toBe('2');
+    });
+
+    it('hides the message of an unexpected failure behind internal_error', async () => {
+      runner.on('prepare', () => preparedRun('greeter'));
+      agents.on('invoke', async () => {
+        throw new Error('relation "secret_table" does not exist');
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).send({ input: 'x' });
+
+      expectError(response, 500, 'internal_error');
+      expect(response.text).not.toContain('secret_table');
+    });
+  });
+
+  describe('POST /v1/agents/:name/stream', () => {
+    it('streams the events the run emits, then done with the usage', async () => {
+      const prepared = preparedRun('greeter');
+      runner.on('prepare', () => prepared);
+      agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
+        await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
+        await options?.onEvent?.({ type: 'token', content: 'hi' });
+        return agentRunResult({ usage: { inputTokens: 4, outputTokens: 2, totalTokens: 6 } });
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'hi', options: { max_tokens: 5 } });
+
+      expect(response.status).toBe(200);
+      expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+      expect(parseSse(response.text).events).toEqual([
+        { type: 'token', content: 'Echo: ' },
+        { type: 'token', content: 'hi' },
+        { type: 'done', usage: { input_tokens: 4, output_tokens: 2, total_tokens: 6 } },
+      ]);
+      expect(runner.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 })]);
+      const [invoke] = agents.callsTo('invoke');
+      expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
+      expect(invoke.args[3]).toMatchObject({ stream: true, signal: expect.any(AbortSignal) });
+    });
+
+    it('with session_id claims the turn first, then completes it', async () => {
+      const claimed = { prepared: preparedRun('greeter', call('again')) };
+      sessions.on('begin', async () => claimed);
+      sessions.on('complete', async () => ({ result: agentRunResult({ usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }), turn: 3 }));
+
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'again', session_id: 'sess_abc' });
+
+      expect(response.status).toBe(200);
+      expect(parseSse(response.text).events).toEqual([{ type: 'done', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }]);
+      expect(sessions.callsTo('begin')[0].args).toEqual(['greeter', 'sess_abc', call('again')]);
+      const [complete] = sessions.callsTo('complete');
+      expect(complete.args.slice(0, 2)).toEqual([claimed, KEY_PRINCIPAL]);
+      expect(complete.args[2]).toMatchObject({ stream: true });
+      expect(runner.calls).toEqual([]);
+      expect(agents.calls).toEqual([]);
+    });
+
+    it('refuses an invalid body as JSON before any event', async () => {
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x', options: { max_tokens: 0 } });
+
+      const error = expectError(response, 400, 'invalid_request');
+      expect(error.details).toEqual([{ field: 'options.max_tokens', message: 'options.max_tokens must not be less than 1' }]);
+      expect(runner.calls).toEqual([]);
+    });
+
+    it('refuses a request without credentials', async () => {
+      expectUnauthorized(await slice.http().post('/v1/agents/greeter/stream').send({ input: 'x' }));
+      expect(runner.calls).toEqual([]);
+    });
+
+    it('answers a busy session as a JSON 409 with Retry-After, not as a stream', async () => {
+      sessions.on('begin', async () => {
+        throw new SessionBusyError('busy', 2);
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x', session_id: 'sess_abc' });
+
+      expectError(response, 409, 'session_busy');
+      expect(response.headers['retry-after']).toBe('2');
+      expect(sessions.callsTo('complete')).toEqual([]);
+    });
+
+    it('ends a stream whose run fails with one error event that hides unexpected details', async () => {
+      runner.on('prepare', () => preparedRun('greeter'));
+      agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
+        await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
+        throw new Error('connection string postgres://admin:s3cret@db');
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x' });
+
+      expect(response.status).toBe(200);
+      expect(parseSse(response.text).events).toEqual([
+        { type: 'token', content: 'Echo: ' },
+        { type: 'error', code: 'internal_error', message: expect.stringMatching(/internal error/) },
+      ]);
+      expect(response.text).not.toContain('s3cret');
+    });
+  });
+});
