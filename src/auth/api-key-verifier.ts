@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { ADMIN_ACCESS } from './access.js';
 import type { Principal } from './principal.js';
 
 /**
@@ -25,7 +26,8 @@ export class ApiKeyVerifier {
     }
     if (!match) return undefined;
     const id = `key:${match.subarray(0, 8).toString('hex')}`;
-    return { kind: 'api_key', id, name: `API key ${id}`, roles: [] };
+    // AGENTSPEC_API_KEY(S) are service keys: full access.
+    return { kind: 'api_key', id, name: `API key ${id}`, roles: [], access: ADMIN_ACCESS };
   }
 }
 

@@ -1,8 +1,10 @@
+import { ADMIN_ACCESS, type Access } from './access.js';
+
 /**
  * Who made a request. One type for every way in (API key, OIDC token, development mode), so
  * logs and audit rows record callers the same way. `id` is stable and never a secret.
  */
-export type PrincipalKind = 'api_key' | 'oidc' | 'anonymous';
+export type PrincipalKind = 'api_key' | 'user_key' | 'managed_key' | 'oidc' | 'anonymous';
 
 export interface Principal {
   kind: PrincipalKind;
@@ -10,8 +12,10 @@ export interface Principal {
   id: string;
   /** For people reading logs: a key label, a token's name/email, or "development mode". */
   name: string;
-  /** Roles or groups from the credential, for authorization (empty for keys today). */
+  /** Roles or groups as the credential states them (a token's roles claim, a user block's role). */
   roles: string[];
+  /** What the principal may do, resolved from its credential (src/auth/access.ts). */
+  access: Access;
 }
 
 export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
@@ -19,4 +23,5 @@ export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   id: 'anonymous',
   name: 'development mode (no credentials configured)',
   roles: [],
+  access: ADMIN_ACCESS,
 });

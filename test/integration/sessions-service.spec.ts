@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { pino } from 'pino';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ACCESS } from '../../src/auth/access.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { ClientClosedError, NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
 import { LoggingModule } from '../../src/common/logging/logging.module.js';
@@ -66,7 +67,7 @@ agent "greeter" {
 }
 `;
 
-const PRINCIPAL: Principal = { kind: 'api_key', id: 'key:0123456789abcdef', name: 'API key key:0123456789abcdef', roles: [] };
+const PRINCIPAL: Principal = { kind: 'api_key', id: 'key:0123456789abcdef', name: 'API key key:0123456789abcdef', roles: [], access: ADMIN_ACCESS };
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({ input, variables: {}, ...extra });

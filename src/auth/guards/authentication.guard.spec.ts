@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { UnauthorizedError, UnavailableError } from '../../common/errors/domain-errors.js';
 import { requestContext, type RequestContext } from '../../common/request-context/request-context.js';
 import { type AppConfig, loadConfig } from '../../config/configuration.js';
+import { ADMIN_ACCESS } from '../access.js';
 import { ApiKeyVerifier } from '../api-key-verifier.js';
 import { Public } from '../decorators/public.decorator.js';
 import { ANONYMOUS_PRINCIPAL, type Principal } from '../principal.js';
@@ -127,7 +128,7 @@ describe('AuthenticationGuard', () => {
       const { allowed, context } = await activate(guard, req);
 
       expect(allowed).toBe(true);
-      expect(req.user).toEqual({ kind: 'api_key', id: keyPrincipal.id, name: `API key ${keyPrincipal.id}`, roles: [] });
+      expect(req.user).toEqual({ kind: 'api_key', id: keyPrincipal.id, name: `API key ${keyPrincipal.id}`, roles: [], access: ADMIN_ACCESS });
       expect(context.principal).toEqual(req.user);
     });
 
