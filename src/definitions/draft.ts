@@ -10,6 +10,7 @@ import type {
   Pipeline,
   PipelineStep,
   Skill,
+  User,
 } from './model.js';
 import { emptyCollections } from './model.js';
 
@@ -43,13 +44,18 @@ export interface PipelineDraft extends Omit<Pipeline, 'steps'> {
   steps: StepDraft[];
 }
 
+export interface UserDraft extends Omit<User, 'role'> {
+  role?: string;
+}
+
 export interface DeployDraft extends Omit<Deploy, 'target'> {
   target: string;
 }
 
 export interface DefinitionsDraft
-  extends Omit<Definitions, 'package' | 'skills' | 'agents' | 'pipelines' | 'deploy'> {
+  extends Omit<Definitions, 'package' | 'skills' | 'agents' | 'pipelines' | 'deploy' | 'users'> {
   package: Partial<PackageInfo>;
+  users: UserDraft[];
   skills: SkillDraft[];
   agents: AgentDraft[];
   pipelines: PipelineDraft[];

@@ -1,3 +1,4 @@
+import { USER_ROLES } from './model.js';
 import { DEPLOY_TARGETS, MCP_TRANSPORTS, ON_ERROR_VALUES } from './validator.js';
 
 /**
@@ -288,7 +289,12 @@ export const DEFINITIONS_SCHEMA: Schema = {
       values: strList,
       of: str(),
     }, ['name', 'kind']),
-    user: obj({ name: str(), key_secret: str(), key: str(), agents: strList, role: str() }),
+    user: obj({
+      name: str(),
+      key_env: str('environment variable holding this principal\'s API key; absent: a role for SSO token holders only'),
+      agents: { ...strList, description: 'the agents a role "user" may use' },
+      role: { ...enumOf(USER_ROLES), description: '"user" when absent' },
+    }),
     guardrail: obj({ name: str(), mode: str(), keywords: strList, patterns: strList, fallback: str() }),
     state: obj({ name: str(), attributes: { type: 'object', additionalProperties: ref('generic_value') } }),
     plugin: obj({ name: str(), version: str() }),

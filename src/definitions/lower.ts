@@ -9,6 +9,8 @@ import type {
   Pipeline,
   Skill,
   Tool,
+  User,
+  UserRole,
 } from './model.js';
 import { COLLECTIONS } from './model.js';
 import type { ParsedFile } from './parser.js';
@@ -107,7 +109,9 @@ export function finalizeDraft(d: DefinitionsDraft): Definitions {
     environments: d.environments,
     policies: d.policies,
     types: d.types,
-    users: d.users.map((u) => compact({ name: u.name, key_secret: u.key_secret, key: u.key, agents: u.agents, role: u.role })),
+    users: d.users.map((u): User =>
+      compact({ name: u.name, key_env: u.key_env, agents: u.agents, role: u.role === undefined || u.role === 'invoke' ? 'user' : (u.role as UserRole) }),
+    ),
     guardrails: d.guardrails.map((g) =>
       compact({ name: g.name, mode: g.mode, keywords: g.keywords, patterns: g.patterns, fallback: g.fallback }),
     ),

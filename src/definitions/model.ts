@@ -259,13 +259,24 @@ export interface TypeDefinition {
   of?: string;
 }
 
+/**
+ * What a `user` block's principal may do (docs/security.md). The `.ias` spelling `invoke`
+ * (upstream AgentSpec's name for the same role) lowers to `user`.
+ */
+export const USER_ROLES = ['admin', 'auditor', 'user'] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
+/** A principal: `user "n" { key secret("ENV_NAME") agents ["a"] role "user" }`. */
 export interface User {
   name: string;
-  /** A key given as `secret("NAME")`. */
-  key_secret?: string;
-  key?: string;
+  /**
+   * The environment variable holding this principal's API key. Absent: the block only names
+   * a role that SSO token holders may carry.
+   */
+  key_env?: string;
+  /** The agents a `user` may use; ignored for `admin` and `auditor`. */
   agents: string[];
-  role?: string;
+  role: UserRole;
 }
 
 export interface Guardrail {

@@ -888,22 +888,8 @@ class Parser extends AgentBlocksParser {
     const ctx = `user "${user.name}"`;
     this.block(ctx, USER_ATTRS, (a) => {
       switch (a.text) {
-        case 'key': {
-          const t = this.peek();
-          if (this.isWord(t, 'secret') && this.isPunct(this.peek(1), '(')) {
-            this.next();
-            this.next();
-            const name = this.reference(t);
-            if (name !== undefined) {
-              user.key_secret = name;
-              this.mark(user, 'key_secret', this.valueTok);
-            }
-            if (this.isPunct(this.peek(), ')')) this.next();
-            else this.error(this.peek(), `expected ")", got ${this.describe(this.peek())}`);
-            return;
-          }
-          return this.put(user, 'key', this.string(a));
-        }
+        case 'key':
+          return this.put(user, 'key_env', this.userKey(a, ctx));
         case 'agents':
           user.agents = this.stringList(a, user, 'agents') ?? user.agents;
           return;
@@ -911,6 +897,32 @@ class Parser extends AgentBlocksParser {
           return this.put(user, 'role', this.string(a));
       }
     });
+  }
+
+  /**
+   * `key secret("ENV_NAME")`: the variable that holds the key. A quoted key (upstream reads it
+   * as a reference too) is refused, so that a key pasted into a file is neither used nor echoed.
+   */
+  private userKey(attr: Token, ctx: string): string | undefined {
+    const t = this.peek();
+    if (!this.isWord(t, 'secret') || !this.isPunct(this.peek(1), '(')) {
+      if (t.kind !== TokenKind.String || !this.onSameLine(t)) return this.missingOrWrong(attr, 'secret("ENV_NAME")');
+      this.next();
+      this.error(t, `the key of ${ctx} must name the environment variable that holds it`, 'write: key secret("ENV_NAME")');
+      return undefined;
+    }
+    this.next();
+    this.next();
+    if (this.isPunct(this.peek(), ')')) {
+      this.error(this.next(), `the key of ${ctx} names no environment variable`, 'write: key secret("ENV_NAME")');
+      return undefined;
+    }
+    const name = this.reference(t);
+    const nameTok = this.valueTok;
+    if (this.isPunct(this.peek(), ')')) this.next();
+    else this.error(this.peek(), `expected ")", got ${this.describe(this.peek())}`);
+    this.valueTok = nameTok;
+    return name;
   }
 
   private guardrail(): void {

@@ -4,7 +4,7 @@ import { parseWhen, WhenSyntaxError } from './expressions.js';
 import { findCycles } from './graph.js';
 import { checkModelRef } from './model-ref.js';
 import type { CollectionName, OnInputStatement } from './model.js';
-import { COLLECTIONS } from './model.js';
+import { COLLECTIONS, USER_ROLES } from './model.js';
 import type { Locator, ModelPath } from './positions.js';
 import { placeholders, stepInputReferences } from './template.js';
 import { parseDuration, parseSize } from './units.js';
@@ -32,6 +32,9 @@ export const ON_ERROR_VALUES = ['retry', 'fail', 'fallback'];
 export const DEPLOY_TARGETS = ['process', 'docker', 'docker-compose', 'kubernetes'];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 export const MCP_TRANSPORTS = ['stdio', 'sse', 'http', 'streamable-http'];
+/** Role spellings a `user` block may use: the roles, and upstream's `invoke` for `user`. */
+export const USER_ROLE_SPELLINGS: readonly string[] = [...USER_ROLES, 'invoke'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const PRIMITIVE_TYPES = [
   'string',
   'int',
@@ -126,7 +129,7 @@ class Validator {
     this.d.mcp_clients.forEach((c, i) =>
       c.servers.forEach((s, j) => this.reference('mcp_servers', s, ['mcp_clients'], i, 'servers', j)),
     );
-    this.d.users.forEach((u, i) => u.agents.forEach((a, j) => this.reference('agents', a, ['users'], i, 'agents', j)));
+    this.users();
   }
 
   private packageInfo(): void {
@@ -441,6 +444,45 @@ class Validator {
       if (dp.health !== undefined) {
         this.duration(dp.health.interval, [...base, 'health'], 'interval', `the health block of ${ctx}`);
         this.duration(dp.health.timeout, [...base, 'health'], 'timeout', `the health block of ${ctx}`);
+      }
+    });
+  }
+
+  /** Principals (docs/security.md): agents, role, the key's variable, one variable per user. */
+  private users(): void {
+    const byVariable = new Map<string, string>();
+    this.d.users.forEach((u, i) => {
+      const base: ModelPath = ['users', i];
+      const ctx = `user "${u.name}"`;
+      u.agents.forEach((a, j) => this.reference('agents', a, base, 'agents', j));
+      if (u.role !== undefined && !USER_ROLE_SPELLINGS.includes(u.role)) {
+        this.error([...base, 'role'], `unknown role "${u.role}" for ${ctx}`, didYouMean(u.role, USER_ROLES) ?? `roles: ${USER_ROLES.join(', ')}`);
+      } else {
+        const role = u.role === undefined || u.role === 'invoke' ? 'user' : u.role;
+        if (role !== 'user' && u.agents.length > 0) {
+          this.diags.warning(this.loc.at([...base, 'agents']), `the agents of ${ctx} have no effect: role "${role}" is not limited to agents`);
+        }
+        if ((u.name === 'admin' || u.name === 'auditor') && role !== u.name) {
+          this.diags.warning(
+            this.loc.at([...base, 'name']),
+            `${ctx} has role "${role}", but SSO tokens with the role "${u.name}" get ${u.name} access, not this block's`,
+          );
+        }
+      }
+      if (u.key_env === undefined) return;
+      if (!ENV_NAME.test(u.key_env)) {
+        this.error(
+          [...base, 'key_env'],
+          `the key of ${ctx} must name an environment variable, got "${u.key_env}"`,
+          'letters, digits and _, not starting with a digit: key secret("SUPPORT_API_KEY")',
+        );
+        return;
+      }
+      const first = byVariable.get(u.key_env);
+      if (first !== undefined) {
+        this.error([...base, 'key_env'], `${ctx} has the same key as user "${first}" (secret("${u.key_env}"))`, 'give each user a key of its own');
+      } else {
+        byVariable.set(u.key_env, u.name);
       }
     });
   }
