@@ -45,6 +45,47 @@ export function maySeeAgent(access: Access, agent: string): boolean {
   return mayReadEverything(access) || access.agents.has(agent);
 }
 
+/** List and read this agent's sessions: the caller's own (user), or everyone's (admin, auditor). */
+export function mayReadSessionsOf(access: Access, agent: string): boolean {
+  return mayReadEverything(access) || mayUseAgent(access, agent);
+}
+
+/** Whether a pipeline appears in `GET /v1/pipelines` and its status and runs can be read. */
+export function maySeePipeline(access: Access, stepAgents: Iterable<string>): boolean {
+  return mayReadEverything(access) || mayRunPipeline(access, stepAgents);
+}
+
+/** The access of one role; `agents` counts for `user` only. */
+export function accessForRole(role: Role, agents: Iterable<string>): Access {
+  if (role === 'admin') return ADMIN_ACCESS;
+  if (role === 'auditor') return AUDITOR_ACCESS;
+  return userAccess(agents);
+}
+
+/** What a role name other than `admin` and `auditor` grants: the `user` block of that name. */
+export interface RoleGrants {
+  grantFor(role: string): Access | undefined;
+}
+
+/**
+ * The access of a token holder from the roles its token states (docs/security.md "Principals
+ * and roles"): `admin` and `auditor` are those roles; any other role that names a `user` block
+ * grants what that block grants. The strongest role wins (admin, then auditor); users get the
+ * union of their roles' agents. No matching role: a user who may use no agent.
+ */
+export function accessFromRoles(roles: Iterable<string>, grants: RoleGrants): Access {
+  let auditor = false;
+  const agents = new Set<string>();
+  for (const role of roles) {
+    const granted = role === 'admin' ? ADMIN_ACCESS : role === 'auditor' ? AUDITOR_ACCESS : grants.grantFor(role);
+    if (granted === undefined) continue;
+    if (granted.role === 'admin') return ADMIN_ACCESS;
+    if (granted.role === 'auditor') auditor = true;
+    else for (const agent of granted.agents) agents.add(agent);
+  }
+  return auditor ? AUDITOR_ACCESS : userAccess(agents);
+}
+
 /** Managed keys and other administration. */
 export function mayAdminister(access: Access): boolean {
   return access.role === 'admin';

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ADMIN_ACCESS, AUDITOR_ACCESS } from './access.js';
 import { ApiKeyVerifier } from './api-key-verifier.js';
+import { UserDirectory } from './principal-directory.js';
 import { bearerToken } from './strategies/bearer.strategy.js';
 
 describe('ApiKeyVerifier', () => {
@@ -19,6 +21,36 @@ describe('ApiKeyVerifier', () => {
     expect(verifier.verify('first-key-1234')).toBeUndefined();
     expect(verifier.verify('')).toBeUndefined();
     expect(new ApiKeyVerifier([]).verify('anything')).toBeUndefined();
+  });
+});
+
+describe('ApiKeyVerifier with user blocks', () => {
+  const keys: Record<string, string> = { ALICE_KEY: 'alice-key-0123456789', AUDIT_KEY: 'audit-key-0123456789' };
+  let directory = UserDirectory.build(
+    [
+      { name: 'alice', key_env: 'ALICE_KEY', agents: ['support'], role: 'user' },
+      { name: 'audit', key_env: 'AUDIT_KEY', agents: [], role: 'auditor' },
+    ],
+    { readKey: (variable) => keys[variable] },
+  );
+  const verifier = new ApiKeyVerifier(['service-key-123'], undefined, { userDirectory: () => directory });
+
+  it("accepts a user block's key as that user's principal, with the block's access", () => {
+    const alice = verifier.verify('alice-key-0123456789');
+    expect(alice).toMatchObject({ kind: 'user_key', id: 'user:alice', name: 'alice', roles: ['user'] });
+    expect(alice?.access.role).toBe('user');
+    expect([...(alice?.access.agents ?? [])]).toEqual(['support']);
+    expect(verifier.verify('audit-key-0123456789')?.access).toBe(AUDITOR_ACCESS);
+    expect(verifier.verify('service-key-123')?.kind).toBe('api_key');
+    expect(verifier.verify('alice-key-012345678')).toBeUndefined();
+  });
+
+  it('follows the directory the runtime serves now (a reload replaces it)', () => {
+    directory = UserDirectory.build([{ name: 'bob', key_env: 'ALICE_KEY', agents: [], role: 'admin' }], {
+      readKey: (variable) => keys[variable],
+    });
+    expect(verifier.verify('alice-key-0123456789')).toMatchObject({ id: 'user:bob', access: ADMIN_ACCESS });
+    expect(verifier.verify('audit-key-0123456789')).toBeUndefined();
   });
 });
 

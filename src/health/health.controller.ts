@@ -3,12 +3,14 @@ import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/s
 import { HealthCheckService } from '@nestjs/terminus';
 import type { Response } from 'express';
 import { Public } from '../auth/decorators/public.decorator.js';
+import { OidcVerifier } from '../auth/oidc/oidc-verifier.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { DatabaseHealthIndicator } from './database.health.js';
-import { HealthDto, LivenessDto } from './dto/health.dto.js';
+import { type HealthChecksDto, HealthDto, LivenessDto } from './dto/health.dto.js';
 
 const DATABASE_CHECK_TIMEOUT_MS = 1_000;
+const OIDC_CHECK_TIMEOUT_MS = 1_000;
 const startedAt = Date.now();
 
 @ApiTags('health')
@@ -18,6 +20,7 @@ export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
     private readonly database: DatabaseHealthIndicator,
+    private readonly oidc: OidcVerifier,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -45,12 +48,9 @@ export class HealthController {
   }
 
   private async report(response: Response): Promise<HealthDto> {
-    let database: 'ok' | 'unavailable' = 'ok';
-    try {
-      await this.health.check([() => this.database.check('database', DATABASE_CHECK_TIMEOUT_MS)]);
-    } catch {
-      database = 'unavailable';
-    }
+    const [database, oidc] = await Promise.all([this.checkDatabase(), this.oidc.check(OIDC_CHECK_TIMEOUT_MS)]);
+    // The identity provider is reported but does not make the service unhealthy: API keys still
+    // work, and every replica shares the issuer, so taking replicas out of rotation helps nobody.
     const healthy = database === 'ok';
     response.status(healthy ? 200 : 503);
     response.setHeader('Cache-Control', 'no-store');
@@ -58,8 +58,17 @@ export class HealthController {
       status: healthy ? 'ok' : 'degraded',
       version: this.config.version,
       uptime_seconds: uptimeSeconds(),
-      checks: { database },
+      checks: { database, ...(oidc ? { oidc } : {}) },
     };
+  }
+
+  private async checkDatabase(): Promise<HealthChecksDto['database']> {
+    try {
+      await this.health.check([() => this.database.check('database', DATABASE_CHECK_TIMEOUT_MS)]);
+      return 'ok';
+    } catch {
+      return 'unavailable';
+    }
   }
 }
 

@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AppConfig } from '../config/configuration.js';
+import { type AppConfig, isDevelopmentMode } from '../config/configuration.js';
+import { readSecretFromEnvironment } from '../config/secrets.js';
+import { type PrincipalDirectory, UserDirectory, UserKeyError } from '../auth/principal-directory.js';
 import { formatDiagnostics, loadDefinitions, type Agent, type Definitions, type Pipeline } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
 import type { ToolFactory } from '../engine/tools/index.js';
@@ -19,6 +21,8 @@ interface Snapshot {
   pipelines: Map<string, Pipeline>;
   /** Agent name → names of the pipelines with a step that runs it. */
   pipelinesByAgent: Map<string, string[]>;
+  /** The `user` blocks: their keys (digests) and the roles they define. */
+  users: UserDirectory;
 }
 
 export type ReloadResult = { ok: true; agents: number; pipelines: number } | { ok: false; errors: string };
@@ -28,7 +32,7 @@ export type ReloadResult = { ok: true; agents: number; pipelines: number } | { o
  * in with one assignment, so a request sees either the old set or the new one, never a mix.
  */
 @Injectable()
-export class CatalogService implements KnownNames, OnApplicationShutdown {
+export class CatalogService implements KnownNames, PrincipalDirectory, OnApplicationShutdown {
   private snapshot: Snapshot;
   private readonly retiring = new Map<ToolFactory, NodeJS.Timeout>();
 
@@ -75,6 +79,10 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
     return this.snapshot.pipelines.has(name);
   }
 
+  userDirectory(): UserDirectory {
+    return this.snapshot.users;
+  }
+
   async reload(): Promise<ReloadResult> {
     const loaded = await loadDefinitions(this.config.definitionsPath);
     if (!loaded.ok) {
@@ -83,7 +91,19 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
       return { ok: false, errors };
     }
     const previous = this.snapshot;
-    this.snapshot = this.build(loaded.definitions);
+    let next: Snapshot;
+    try {
+      next = this.build(loaded.definitions);
+    } catch (error) {
+      if (!(error instanceof UserKeyError)) throw error;
+      const errors = error.problems.join('\n');
+      this.logger.error({ path: this.config.definitionsPath, errors }, 'definitions reload refused; the previous set stays');
+      return { ok: false, errors };
+    }
+    if (next.users.hasKeys && !previous.users.hasKeys && isDevelopmentMode(this.config)) {
+      this.logger.warn('the reloaded definitions have user keys, but development mode was decided at start: credentials stay optional until a restart');
+    }
+    this.snapshot = next;
     this.retire(previous.built.tools);
     const result = { ok: true as const, agents: loaded.definitions.agents.length, pipelines: loaded.definitions.pipelines.length };
     this.logger.info({ path: this.config.definitionsPath, ...result }, 'definitions reloaded');
@@ -116,6 +136,7 @@ export class CatalogService implements KnownNames, OnApplicationShutdown {
       agents: new Map(definitions.agents.map((agent) => [agent.name, agent])),
       pipelines: new Map(definitions.pipelines.map((pipeline) => [pipeline.name, pipeline])),
       pipelinesByAgent: pipelinesByAgent(definitions.pipelines),
+      users: buildUserDirectory(definitions, this.config.apiKeys),
     };
   }
 }
@@ -130,12 +151,28 @@ function pipelinesByAgent(pipelines: readonly Pipeline[]): Map<string, string[]>
   return byAgent;
 }
 
+/** Reads the user blocks' keys (docs/security.md); throws `UserKeyError` naming each user and variable at fault. */
+function buildUserDirectory(definitions: Definitions, serviceKeys: readonly string[]): UserDirectory {
+  return UserDirectory.build(definitions.users, { readKey: readSecretFromEnvironment, serviceKeys });
+}
+
 /**
  * Start-up: load and validate, or explain why not (the server must not start on bad input).
- * The loader makes every check, so `npm run definitions -- check` refuses exactly this.
+ * The loader makes every definitions check, so `npm run definitions -- check` refuses exactly
+ * that; start also needs the variables holding the user blocks' keys (`serviceKeys`: the
+ * configured AGENTSPEC_API_KEY(S), which no user key may equal).
  */
-export async function loadInitialDefinitions(path: string): Promise<{ ok: true; definitions: Definitions; warnings: string } | { ok: false; errors: string }> {
+export async function loadInitialDefinitions(
+  path: string,
+  serviceKeys: readonly string[] = [],
+): Promise<{ ok: true; definitions: Definitions; warnings: string } | { ok: false; errors: string }> {
   const loaded = await loadDefinitions(path);
   if (!loaded.ok) return { ok: false, errors: formatDiagnostics(loaded.diagnostics) };
+  try {
+    buildUserDirectory(loaded.definitions, serviceKeys);
+  } catch (error) {
+    if (!(error instanceof UserKeyError)) throw error;
+    return { ok: false, errors: error.problems.map((problem) => `error: ${problem}`).join('\n') };
+  }
   return { ok: true, definitions: loaded.definitions, warnings: loaded.warnings.length ? formatDiagnostics(loaded.warnings) : '' };
 }

@@ -1,4 +1,5 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { PRINCIPAL_DIRECTORY } from '../auth/principal-directory.js';
 import type { Definitions } from '../definitions/index.js';
 import { KNOWN_NAMES } from '../metrics/metrics.service.js';
 import { AgentRunner } from './agent-runner.js';
@@ -19,10 +20,11 @@ export class RuntimeModule {
         { provide: INITIAL_DEFINITIONS, useValue: definitions },
         CatalogService,
         { provide: KNOWN_NAMES, useExisting: CatalogService },
+        { provide: PRINCIPAL_DIRECTORY, useExisting: CatalogService },
         ModelGateway,
         AgentRunner,
       ],
-      exports: [CatalogService, KNOWN_NAMES, AgentRunner],
+      exports: [CatalogService, KNOWN_NAMES, PRINCIPAL_DIRECTORY, AgentRunner],
     };
   }
 }

@@ -19,8 +19,8 @@ export interface ClaimedTurn {
 export interface SessionTurns {
   /** One whole turn, answered as continue answers it. */
   continue(agent: string, sessionId: string, call: AgentCall, principal: Principal, options?: RunOptions): Promise<ContinueSessionResponseDto>;
-  /** Checks the call and claims the turn: 400, 404 and 409 come from here, before any byte. */
-  begin(agent: string, sessionId: string, call: AgentCall): Promise<ClaimedTurn>;
+  /** Checks the caller and the call and claims the turn: 400, 403, 404 and 409 come from here, before any byte. */
+  begin(agent: string, sessionId: string, call: AgentCall, principal: Principal): Promise<ClaimedTurn>;
   /** Runs the claimed turn and stores it before returning; on failure the session is released. */
   complete(turn: ClaimedTurn, principal: Principal, options?: RunOptions): Promise<{ result: AgentRunResult; turn: number }>;
 }

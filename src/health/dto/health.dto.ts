@@ -1,6 +1,8 @@
 export class HealthChecksDto {
   /** `ok` or `unavailable`. */
   database!: 'ok' | 'unavailable';
+  /** Only with OIDC_ISSUER set: whether the issuer's signing keys are at hand. Never changes `status`. */
+  oidc?: 'ok' | 'unavailable';
 }
 
 export class LivenessDto {
