@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '
 import {
   ApiBadRequestResponse,
   ApiBody,
+  ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
@@ -9,6 +10,7 @@ import {
   ApiProduces,
   ApiSecurity,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -24,7 +26,6 @@ import { ERROR_CODE_LOCAL } from '../common/http/request-middleware.js';
 import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { toAgentCall } from '../runtime/agent-call.js';
-import { AgentRunner } from '../runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../runtime/session-turns.port.js';
 import { AgentsService, toInvokeResponse } from './agents.service.js';
 import { InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
@@ -39,23 +40,24 @@ import { SseWriter } from './sse-writer.js';
 export class AgentsController {
   constructor(
     private readonly agents: AgentsService,
-    private readonly runner: AgentRunner,
     @Inject(SESSION_TURNS) private readonly sessions: SessionTurns,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** Lists the agents of the loaded definitions, in definition order. */
+  /** Lists the agents of the loaded definitions the caller may see, in definition order. */
   @Get()
   @ApiOkResponse({ type: ListAgentsResponseDto })
-  list(): ListAgentsResponseDto {
-    return this.agents.list();
+  list(@CurrentPrincipal() principal: Principal): ListAgentsResponseDto {
+    return this.agents.list(principal);
   }
 
   /** Invokes an agent and answers with its full output. */
   @Post(':name/invoke')
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOkResponse({ type: InvokeAgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller may not use this agent.' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   @ApiInternalServerErrorResponse({ type: ErrorResponseDto, description: 'The model provider or a tool failed beyond retries.' })
   async invoke(
@@ -67,7 +69,7 @@ export class AgentsController {
     const call = toAgentCall(body);
     const signal = abortOnClose(request);
     if (body.session_id) return this.sessions.continue(name, body.session_id, call, principal, { signal });
-    return toInvokeResponse(await this.agents.invoke(this.runner.prepare(name, call), principal, 'invoke', { signal }));
+    return toInvokeResponse(await this.agents.invoke(this.agents.prepare(name, call, principal), principal, 'invoke', { signal }));
   }
 
   /**
@@ -75,12 +77,14 @@ export class AgentsController {
    * `tool_result`, then one `done` with the usage (or one `error`).
    */
   @Post(':name/stream')
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOperation({ summary: 'Invoke an agent, streaming the answer (SSE)' })
   @ApiProduces('text/event-stream')
   @ApiBody({ type: InvokeAgentDto })
   @ApiOkResponse({ description: 'A `text/event-stream` of JSON events, one per `data:` line.' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller may not use this agent.' })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async stream(
     @Param('name') name: string,
@@ -91,8 +95,8 @@ export class AgentsController {
   ): Promise<void> {
     const call = toAgentCall(body);
     // Everything that can be refused is refused here, as a normal JSON error, before any byte.
-    const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call) : undefined;
-    const prepared = turn?.prepared ?? this.runner.prepare(name, call);
+    const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call, principal) : undefined;
+    const prepared = turn?.prepared ?? this.agents.prepare(name, call, principal);
 
     const sse = new SseWriter(request, response);
     const options = { signal: sse.signal, stream: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };

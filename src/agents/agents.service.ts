@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { maySeeAgent } from '../auth/access.js';
+import { isPipelineVisible, requireAgentUse } from '../auth/authorization.js';
 import type { Principal } from '../auth/principal.js';
 import { toToolCallDto, toUsageDto } from '../common/dto/agent-run.dto.js';
-import { ClientClosedError } from '../common/errors/domain-errors.js';
+import { ClientClosedError, NotFoundError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { requestContext } from '../common/request-context/request-context.js';
 import type { AgentRunResult } from '../engine/agent-loop.js';
 import { ZERO_USAGE } from '../providers/model-provider.js';
+import type { AgentCall } from '../runtime/agent-call.js';
 import { AgentRunner, type PreparedRun, type RunOptions } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import { AgentSummaryDto, InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
@@ -19,21 +22,41 @@ export class AgentsService {
     private readonly invocations: InvocationsRepository,
   ) {}
 
-  list(): ListAgentsResponseDto {
+  /** The agents this caller may see (docs/security.md "Authorization"), in definition order. */
+  list(principal: Principal): ListAgentsResponseDto {
+    const visiblePipelines = new Set(
+      this.catalog
+        .listPipelines()
+        .filter((pipeline) => isPipelineVisible(principal, pipeline))
+        .map((pipeline) => pipeline.name),
+    );
     return {
-      agents: this.catalog.listAgents().map(
-        (agent): AgentSummaryDto => ({
-          name: agent.name,
-          model: agent.model,
-          skills: agent.skills,
-          status: 'ready',
-          ...(agent.description !== undefined ? { description: agent.description } : {}),
-          ...(agent.strategy !== undefined ? { strategy: agent.strategy } : {}),
-          models: agent.models,
-          pipelines: this.catalog.pipelinesUsing(agent.name),
-        }),
-      ),
+      agents: this.catalog
+        .listAgents()
+        .filter((agent) => maySeeAgent(principal.access, agent.name))
+        .map(
+          (agent): AgentSummaryDto => ({
+            name: agent.name,
+            model: agent.model,
+            skills: agent.skills,
+            status: 'ready',
+            ...(agent.description !== undefined ? { description: agent.description } : {}),
+            ...(agent.strategy !== undefined ? { strategy: agent.strategy } : {}),
+            models: agent.models,
+            pipelines: this.catalog.pipelinesUsing(agent.name).filter((name) => visiblePipelines.has(name)),
+          }),
+        ),
     };
+  }
+
+  /**
+   * Checks that the agent exists (404) and that the caller may use it (403), then resolves the
+   * call (400 for a missing prompt variable). Nothing has run yet.
+   */
+  prepare(name: string, call: AgentCall, principal: Principal): PreparedRun {
+    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${name}' does not exist.`);
+    requireAgentUse(principal, name);
+    return this.runner.prepare(name, call);
   }
 
   /** A stateless call (invoke or stream) of a prepared agent, audited once it is done. */

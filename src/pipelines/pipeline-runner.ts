@@ -4,7 +4,7 @@ import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { PipelineExecutor } from './pipeline-executor.js';
 import { PipelineGraph, type PipelineSpec } from './pipeline-graph.js';
 import { isFinished, leaseOf, type PipelineRunWithSteps, type RunMode } from './pipeline-run.js';
-import { PipelineRunsRepository } from './pipeline-runs.repository.js';
+import { PipelineRunsRepository, type RunScope } from './pipeline-runs.repository.js';
 import { PipelineWorker } from './pipeline-worker.js';
 import {
   PIPELINES_OPTIONS,
@@ -90,12 +90,15 @@ export class PipelineRunner implements OnModuleDestroy {
 
   /**
    * Asks a run to stop and waits (up to `waitMs`) until it has, whichever replica executes
-   * it. Null for an unknown run (or one of another pipeline when `pipeline` is given).
+   * it. Null for an unknown run (or, with a scope, one of another pipeline or principal).
    */
-  async cancel(runId: string, options: { pipeline?: string; waitMs?: number } = {}): Promise<PipelineRunWithSteps | null> {
-    const existing = await this.repository.findRun(runId, options.pipeline);
+  async cancel(runId: string, options: { scope?: RunScope; waitMs?: number } = {}): Promise<PipelineRunWithSteps | null> {
+    const existing = await this.repository.findRun(runId, options.scope);
     if (!existing) return null;
-    const requested = await this.repository.requestCancel(runId, { staleAfterMs: this.settings.staleAfterMs });
+    const requested = await this.repository.requestCancel(runId, {
+      staleAfterMs: this.settings.staleAfterMs,
+      principal: options.scope?.principal ?? null,
+    });
     if (!requested) return null;
     if (isFinished(requested.status)) return this.repository.findRun(runId);
     return this.waitUntilFinished(runId, options.waitMs ?? 3_000);

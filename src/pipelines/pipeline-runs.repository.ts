@@ -39,6 +39,19 @@ export interface RunsPage {
   total: number;
 }
 
+/**
+ * Whose runs a statement may see or change: one principal's id, or `null` for every principal's
+ * (admin, auditor; docs/security.md "Authorization"). Not the `owner` column, which names the
+ * replica executing a run.
+ */
+export type RunPrincipal = string | null;
+
+/** A run as a caller names it: by pipeline, and visible to `principal`. */
+export interface RunScope {
+  pipeline: string;
+  principal: RunPrincipal;
+}
+
 const RUN_COLUMNS = `run_id, pipeline, input, status, output, usage, error, principal, correlation_id, mode,
   definition, created_at, started_at, finished_at, owner, heartbeat_at, cancel_requested_at, attempt`;
 const STEP_COLUMNS = 'name, position, agent, status, input, output, usage, error, started_at, finished_at, executions';
@@ -92,40 +105,42 @@ export class PipelineRunsRepository {
     });
   }
 
-  /** A run and its steps; with `pipeline`, only when the run belongs to that pipeline. */
-  async findRun(runId: string, pipeline?: string): Promise<PipelineRunWithSteps | null> {
+  /** A run and its steps; with a scope, only when the run is of that pipeline and visible to that principal. */
+  async findRun(runId: string, scope?: RunScope): Promise<PipelineRunWithSteps | null> {
     const [row] = await queryRows<RunRow>(
       this.dataSource.manager,
-      `SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE run_id = $1 AND ($2::text IS NULL OR pipeline = $2)`,
-      [runId, pipeline ?? null],
+      `SELECT ${RUN_COLUMNS} FROM pipeline_runs
+       WHERE run_id = $1 AND ($2::text IS NULL OR pipeline = $2) AND ($3::text IS NULL OR principal = $3)`,
+      [runId, scope?.pipeline ?? null, scope?.principal ?? null],
     );
     if (!row) return null;
     return { ...toRun(row), steps: await this.stepsOf(this.dataSource.manager, runId) };
   }
 
-  async latestRun(pipeline: string): Promise<PipelineRunWithSteps | null> {
+  async latestRun(pipeline: string, principal: RunPrincipal): Promise<PipelineRunWithSteps | null> {
     const [row] = await queryRows<RunRow>(
       this.dataSource.manager,
-      `SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE pipeline = $1 ORDER BY created_at DESC, run_id DESC LIMIT 1`,
-      [pipeline],
+      `SELECT ${RUN_COLUMNS} FROM pipeline_runs WHERE pipeline = $1 AND ($2::text IS NULL OR principal = $2)
+       ORDER BY created_at DESC, run_id DESC LIMIT 1`,
+      [pipeline, principal],
     );
     if (!row) return null;
     return { ...toRun(row), steps: await this.stepsOf(this.dataSource.manager, row.run_id) };
   }
 
-  /** Newest first; `total` counts every run of the pipeline. */
-  async listRuns(pipeline: string, page: { limit: number; offset: number }): Promise<RunsPage> {
+  /** Newest first; `total` counts every run of the pipeline that `principal` may see. */
+  async listRuns(pipeline: string, principal: RunPrincipal, page: { limit: number; offset: number }): Promise<RunsPage> {
     const list = await queryRows<RunRow>(
       this.dataSource.manager,
       `SELECT run_id, pipeline, status, mode, usage, error, created_at, started_at, finished_at
-       FROM pipeline_runs WHERE pipeline = $1
+       FROM pipeline_runs WHERE pipeline = $1 AND ($4::text IS NULL OR principal = $4)
        ORDER BY created_at DESC, run_id DESC LIMIT $2 OFFSET $3`,
-      [pipeline, page.limit, page.offset],
+      [pipeline, page.limit, page.offset, principal],
     );
     const [count] = await queryRows<{ total: number }>(
       this.dataSource.manager,
-      'SELECT count(*)::int AS total FROM pipeline_runs WHERE pipeline = $1',
-      [pipeline],
+      'SELECT count(*)::int AS total FROM pipeline_runs WHERE pipeline = $1 AND ($2::text IS NULL OR principal = $2)',
+      [pipeline, principal],
     );
     return {
       runs: list.map((row) => ({
@@ -150,16 +165,17 @@ export class PipelineRunsRepository {
   /**
    * Asks for a run to stop. A queued run, or a running one whose replica stopped
    * heartbeating, is cancelled here and now; a live one is cancelled by its replica, which
-   * polls the flag. Returns the run's state after the request, or null for an unknown run.
+   * polls the flag. Returns the run's state after the request, or null for an unknown run (or
+   * one `principal` may not see).
    */
-  async requestCancel(runId: string, options: { staleAfterMs: number }): Promise<PipelineRunRecord | null> {
+  async requestCancel(runId: string, options: { staleAfterMs: number; principal: RunPrincipal }): Promise<PipelineRunRecord | null> {
     return this.dataSource.transaction(async (manager) => {
       const [row] = await queryRows<RunRow & { stale: boolean }>(
         manager,
         `SELECT ${RUN_COLUMNS},
                 (status = 'running' AND heartbeat_at < now() - make_interval(secs => $2::double precision / 1000)) AS stale
-         FROM pipeline_runs WHERE run_id = $1 FOR UPDATE`,
-        [runId, options.staleAfterMs],
+         FROM pipeline_runs WHERE run_id = $1 AND ($3::text IS NULL OR principal = $3) FOR UPDATE`,
+        [runId, options.staleAfterMs, options.principal],
       );
       if (!row) return null;
       if (row.status !== 'queued' && row.status !== 'running') return toRun(row);

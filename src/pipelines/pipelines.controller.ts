@@ -2,12 +2,14 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -38,11 +40,11 @@ import { PipelinesService } from './pipelines.service.js';
 export class PipelinesController {
   constructor(private readonly pipelines: PipelinesService) {}
 
-  /** The pipelines of the loaded definitions and their steps. */
+  /** The pipelines of the loaded definitions the caller may see, and their steps. */
   @Get()
   @ApiOkResponse({ type: ListPipelinesResponseDto })
-  list(): ListPipelinesResponseDto {
-    return this.pipelines.list();
+  list(@CurrentPrincipal() principal: Principal): ListPipelinesResponseDto {
+    return this.pipelines.list(principal);
   }
 
   /**
@@ -50,11 +52,13 @@ export class PipelinesController {
    * run when a step failed); with `options.async` it answers 202 at once.
    */
   @Post(':name/run')
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOkResponse({ type: RunDocumentDto })
   @ApiAcceptedResponse({ type: AcceptedRunDto, description: 'With `options.async: true`.' })
   @ApiInternalServerErrorResponse({ type: RunDocumentDto, description: 'A step failed: the run document with `error`.' })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not use every step's agent." })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async run(
     @Param('name') name: string,
@@ -76,25 +80,32 @@ export class PipelinesController {
   /** A run's live status: the one named by `run_id`, else the most recent. */
   @Get(':name/status')
   @ApiOkResponse({ type: RunStatusDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown pipeline or run, or no run yet.' })
-  status(@Param('name') name: string, @Query() query: StatusQueryDto): Promise<RunStatusDto> {
-    return this.pipelines.status(name, query.run_id);
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not read this pipeline's runs." })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown pipeline or run, another caller's run, or no run yet." })
+  status(@Param('name') name: string, @Query() query: StatusQueryDto, @CurrentPrincipal() principal: Principal): Promise<RunStatusDto> {
+    return this.pipelines.status(name, query.run_id, principal);
   }
 
   /** Runs of a pipeline, newest first. */
   @Get(':name/runs')
   @ApiOkResponse({ type: ListRunsResponseDto })
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not read this pipeline's runs." })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
-  runs(@Param('name') name: string, @Query() query: ListRunsQueryDto): Promise<ListRunsResponseDto> {
-    return this.pipelines.listRuns(name, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
+  runs(
+    @Param('name') name: string,
+    @Query() query: ListRunsQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ListRunsResponseDto> {
+    return this.pipelines.listRuns(name, principal, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
   }
 
   /** Cancels a run, whichever replica executes it: running steps are aborted, pending ones skipped. */
   @Post(':name/runs/:run_id/cancel')
   @HttpCode(200)
   @ApiOkResponse({ type: RunStatusDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
-  cancel(@Param('name') name: string, @Param('run_id') runId: string): Promise<RunStatusDto> {
-    return this.pipelines.cancel(name, runId);
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not use every step's agent." })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown pipeline or run, or another caller's run." })
+  cancel(@Param('name') name: string, @Param('run_id') runId: string, @CurrentPrincipal() principal: Principal): Promise<RunStatusDto> {
+    return this.pipelines.cancel(name, runId, principal);
   }
 }

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isPipelineVisible, readableOwner, requirePipelineRead, requirePipelineRun, writableOwner } from '../auth/authorization.js';
 import type { Principal } from '../auth/principal.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import { NotFoundError } from '../common/errors/domain-errors.js';
@@ -18,13 +19,17 @@ export class PipelinesService {
     private readonly runs: PipelineRunsRepository,
   ) {}
 
-  list(): ListPipelinesResponseDto {
+  /** The pipelines whose every step's agent the caller may use; all of them for admin and auditor. */
+  list(principal: Principal): ListPipelinesResponseDto {
     return {
-      pipelines: this.catalog.listPipelines().map((pipeline) => ({
-        name: pipeline.name,
-        ...(pipeline.description !== undefined ? { description: pipeline.description } : {}),
-        steps: pipeline.steps.map((step) => ({ name: step.name, agent: step.agent, depends_on: step.depends_on })),
-      })),
+      pipelines: this.catalog
+        .listPipelines()
+        .filter((pipeline) => isPipelineVisible(principal, pipeline))
+        .map((pipeline) => ({
+          name: pipeline.name,
+          ...(pipeline.description !== undefined ? { description: pipeline.description } : {}),
+          steps: pipeline.steps.map((step) => ({ name: step.name, agent: step.agent, depends_on: step.depends_on })),
+        })),
     };
   }
 
@@ -37,23 +42,26 @@ export class PipelinesService {
     return toAcceptedRunDto(await this.runner.runAsync(this.request(name, input, principal)));
   }
 
-  async status(name: string, runId: string | undefined): Promise<RunStatusDto> {
-    this.resolve(name);
-    const run = runId === undefined ? await this.runs.latestRun(name) : await this.runs.findRun(runId, name);
+  /** A run the caller may see: its own, or any for admin and auditor; another's is "not found". */
+  async status(name: string, runId: string | undefined, principal: Principal): Promise<RunStatusDto> {
+    requirePipelineRead(principal, this.resolve(name));
+    const owner = readableOwner(principal);
+    const run =
+      runId === undefined ? await this.runs.latestRun(name, owner) : await this.runs.findRun(runId, { pipeline: name, principal: owner });
     if (!run) {
       throw new NotFoundError(runId === undefined ? `Pipeline '${name}' has no runs yet.` : `Run '${runId}' of pipeline '${name}' does not exist.`);
     }
     return toRunStatusDto(run);
   }
 
-  async listRuns(name: string, limit: number, offset: number): Promise<ListRunsResponseDto> {
-    this.resolve(name);
-    return toListRunsResponseDto(await this.runs.listRuns(name, { limit, offset }));
+  async listRuns(name: string, principal: Principal, limit: number, offset: number): Promise<ListRunsResponseDto> {
+    requirePipelineRead(principal, this.resolve(name));
+    return toListRunsResponseDto(await this.runs.listRuns(name, readableOwner(principal), { limit, offset }));
   }
 
-  async cancel(name: string, runId: string): Promise<RunStatusDto> {
-    this.resolve(name);
-    const run = await this.runner.cancel(runId, { pipeline: name });
+  async cancel(name: string, runId: string, principal: Principal): Promise<RunStatusDto> {
+    requirePipelineRun(principal, this.resolve(name));
+    const run = await this.runner.cancel(runId, { scope: { pipeline: name, principal: writableOwner(principal) } });
     if (!run) throw new NotFoundError(`Run '${runId}' of pipeline '${name}' does not exist.`);
     return toRunStatusDto(run);
   }
@@ -65,8 +73,10 @@ export class PipelinesService {
   }
 
   private request(name: string, input: string, principal: Principal) {
+    const pipeline = this.resolve(name);
+    requirePipelineRun(principal, pipeline);
     return {
-      pipeline: toSpec(this.resolve(name)),
+      pipeline: toSpec(pipeline),
       input,
       principal: principal.id,
       correlationId: requestContext.correlationId() ?? '',

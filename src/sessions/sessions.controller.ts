@@ -2,12 +2,14 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiSecurity,
   ApiServiceUnavailableResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
@@ -33,7 +35,11 @@ import { SessionsService } from './sessions.service.js';
 @ApiSecurity(API_KEY_SCHEME)
 @ApiSecurity(BEARER_SCHEME)
 @ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiNotFoundResponse({ type: ErrorResponseDto, description: 'Unknown agent or session, or the session expired.' })
+@ApiForbiddenResponse({
+  type: ErrorResponseDto,
+  description: 'The caller may not use this agent (or, for list and history, read its sessions).',
+})
+@ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown agent or session, the session expired, or it is another caller's." })
 @ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
 @Controller('v1/agents/:name/sessions')
 export class SessionsController {
@@ -41,6 +47,7 @@ export class SessionsController {
 
   /** Creates a multi-turn session with an agent. */
   @Post()
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOkResponse({ type: SessionDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -52,12 +59,17 @@ export class SessionsController {
   @Get()
   @ApiOkResponse({ type: ListSessionsResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
-  list(@Param('name') name: string, @Query() query: ListSessionsQueryDto): Promise<ListSessionsResponseDto> {
-    return this.sessions.list(name, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
+  list(
+    @Param('name') name: string,
+    @Query() query: ListSessionsQueryDto,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ListSessionsResponseDto> {
+    return this.sessions.list(name, principal, query.limit ?? DEFAULT_PAGE_LIMIT, query.offset ?? 0);
   }
 
   /** One turn: the agent answers with the session's history as context; the turn is stored. */
   @Post(':id/continue')
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -74,6 +86,7 @@ export class SessionsController {
 
   /** Compatibility alias of continue (older SDKs). */
   @Post(':id')
+  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })
@@ -90,15 +103,15 @@ export class SessionsController {
   /** The stored conversation: every message in order (the audit view). */
   @Get(':id')
   @ApiOkResponse({ type: SessionHistoryDto })
-  history(@Param('name') name: string, @Param('id') id: string): Promise<SessionHistoryDto> {
-    return this.sessions.history(name, id);
+  history(@Param('name') name: string, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<SessionHistoryDto> {
+    return this.sessions.history(name, id, principal);
   }
 
   /** Ends a session: it can no longer be continued or listed; its rows stay for audit. */
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse()
-  async delete(@Param('name') name: string, @Param('id') id: string): Promise<void> {
-    await this.sessions.delete(name, id);
+  async delete(@Param('name') name: string, @Param('id') id: string, @CurrentPrincipal() principal: Principal): Promise<void> {
+    await this.sessions.delete(name, id, principal);
   }
 }

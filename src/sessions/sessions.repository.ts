@@ -83,6 +83,13 @@ export interface Page {
 }
 
 /**
+ * Whose sessions a statement may see or change: one principal's id, or `null` for every
+ * principal's (admin, auditor; docs/security.md "Authorization"). Required wherever a caller
+ * names a session, so that no query forgets it.
+ */
+export type SessionOwner = string | null;
+
+/**
  * The turn's lease was released, taken over after expiring, or its session deleted: nothing
  * of the turn was stored. Answered like a concurrent turn (409).
  */
@@ -117,6 +124,8 @@ const SESSION_COLUMNS = 's.id, s.agent, s.metadata, s.turns, s.created_at, s.las
 /** `$n` as "now": the injected clock when given, else the database's. */
 const now = (n: number) => `coalesce($${n}::timestamptz, now())`;
 const milliseconds = (n: number) => `($${n}::double precision * interval '1 millisecond')`;
+/** Owned by principal `$n`, or by anyone when `$n` is null (planned away as a constant). */
+const ownedBy = (n: number) => `($${n}::text IS NULL OR s.principal = $${n})`;
 /** Live = not deleted and, unless the timeout `$idle` is 0, active within it. */
 const live = (nowParam: number, idleParam: number) =>
   // One expression rather than `idle <= 0 OR …`, so it bounds an index range on last_active_at.
@@ -149,21 +158,21 @@ export class SessionsRepository {
     return row && toSession(row);
   }
 
-  /** Live sessions of an agent, newest first, with the count of all of them. */
-  async list(agent: string, page: Page, idleTimeoutMs: number): Promise<{ sessions: SessionRecord[]; total: number }> {
+  /** Live sessions of an agent (of `owner`), newest first, with the count of all of them. */
+  async list(agent: string, owner: SessionOwner, page: Page, idleTimeoutMs: number): Promise<{ sessions: SessionRecord[]; total: number }> {
     assertCount('limit', page.limit, 1);
     assertCount('offset', page.offset, 0);
     const rows = await this.rows<Partial<SessionRow> & { total: number }>(
       `SELECT p.*, t.total
-       FROM (SELECT count(*)::int AS total FROM sessions s WHERE s.agent = $1 AND ${live(2, 3)}) t
+       FROM (SELECT count(*)::int AS total FROM sessions s WHERE s.agent = $1 AND ${ownedBy(6)} AND ${live(2, 3)}) t
        LEFT JOIN LATERAL (
          SELECT ${SESSION_COLUMNS} FROM sessions s
-         WHERE s.agent = $1 AND ${live(2, 3)}
+         WHERE s.agent = $1 AND ${ownedBy(6)} AND ${live(2, 3)}
          ORDER BY s.created_at DESC, s.id DESC
          LIMIT $4 OFFSET $5
        ) p ON true
        ORDER BY p.created_at DESC, p.id DESC`,
-      [agent, this.now(), idleTimeoutMs, page.limit, page.offset],
+      [agent, this.now(), idleTimeoutMs, page.limit, page.offset, owner],
     );
     return {
       sessions: rows.filter((row) => row.id != null).map((row) => toSession(row as SessionRow)),
@@ -174,25 +183,26 @@ export class SessionsRepository {
   /**
    * Takes the session's turn lease in one conditional UPDATE, so no transaction stays open
    * across the model call. A lease past its expiry (its replica crashed) can be taken over.
+   * Another owner's session is `not_found`.
    */
-  async claimTurn(agent: string, id: string, options: { leaseMs: number; idleTimeoutMs: number }): Promise<ClaimTurnResult> {
+  async claimTurn(agent: string, id: string, owner: SessionOwner, options: { leaseMs: number; idleTimeoutMs: number }): Promise<ClaimTurnResult> {
     assertCount('leaseMs', options.leaseMs, 1);
     const token = randomBytes(16).toString('base64url');
     // `found` reads the statement's snapshot: when the UPDATE lost a race for the row, the
     // session still existed, so the loser is told "busy" rather than "not found".
     const [row] = await this.rows<{ found: boolean; turns: number | null; lease_expires_at: Date | null }>(
       `WITH found AS (
-         SELECT 1 FROM sessions s WHERE s.id = $1 AND s.agent = $2 AND ${live(3, 4)}
+         SELECT 1 FROM sessions s WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
        ), claimed AS (
          UPDATE sessions s SET lease_token = $5, lease_expires_at = ${now(3)} + ${milliseconds(6)}
-         WHERE s.id = $1 AND s.agent = $2 AND ${live(3, 4)}
+         WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
            AND (s.lease_token IS NULL OR s.lease_expires_at <= ${now(3)})
          RETURNING s.turns, s.lease_expires_at
        )
        SELECT EXISTS (SELECT 1 FROM found) AS found,
               (SELECT turns FROM claimed) AS turns,
               (SELECT lease_expires_at FROM claimed) AS lease_expires_at`,
-      [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs],
+      [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner],
     );
     if (row?.turns != null && row.lease_expires_at) {
       return { status: 'claimed', lease: { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at } };
@@ -276,29 +286,29 @@ export class SessionsRepository {
 
   /**
    * The audit view: the session and every message in order. Deleted sessions are not shown;
-   * idle-expired ones are not either when `idleTimeoutMs` is above 0.
+   * idle-expired ones are not either when `idleTimeoutMs` is above 0, nor another owner's.
    */
-  async history(agent: string, id: string, idleTimeoutMs = 0): Promise<SessionHistory | undefined> {
+  async history(agent: string, id: string, owner: SessionOwner, idleTimeoutMs = 0): Promise<SessionHistory | undefined> {
     const rows = await this.rows<SessionRow & Partial<MessageRow>>(
       `SELECT ${SESSION_COLUMNS}, m.turn, m.role, m.content, m.usage, m.tool_calls, m.created_at AS message_created_at
        FROM sessions s
        LEFT JOIN session_messages m ON m.session_id = s.id
-       WHERE s.id = $1 AND s.agent = $2 AND ${live(3, 4)}
+       WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(5)} AND ${live(3, 4)}
        ORDER BY m.turn, m.id`,
-      [id, agent, this.now(), idleTimeoutMs],
+      [id, agent, this.now(), idleTimeoutMs, owner],
     );
     if (rows.length === 0) return undefined;
     const messages = rows.filter((row) => row.turn != null).map((row) => toMessage(row as MessageRow));
     return { ...toSession(rows[0]), messages };
   }
 
-  /** Marks the session deleted; its rows stay for audit until retention. False if unknown. */
-  async softDelete(agent: string, id: string): Promise<boolean> {
+  /** Marks the session deleted; its rows stay for audit until retention. False if unknown (or another owner's). */
+  async softDelete(agent: string, id: string, owner: SessionOwner): Promise<boolean> {
     const rows = await this.rows(
       `UPDATE sessions s SET status = 'deleted', deleted_at = ${now(3)}
-       WHERE s.id = $1 AND s.agent = $2 AND s.status = 'active'
+       WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(4)} AND s.status = 'active'
        RETURNING s.id`,
-      [id, agent, this.now()],
+      [id, agent, this.now(), owner],
     );
     return rows.length === 1;
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { readableOwner, requireAgentUse, requireSessionsRead, writableOwner } from '../auth/authorization.js';
 import type { Principal } from '../auth/principal.js';
 import { toToolCallDto, toTurnResponse, toUsageDto, type ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import { NotFoundError, SessionBusyError } from '../common/errors/domain-errors.js';
@@ -38,6 +39,7 @@ export class SessionsService implements SessionTurns {
 
   async create(agentName: string, metadata: Record<string, string> | undefined, principal: Principal): Promise<SessionDto> {
     this.requireAgent(agentName);
+    requireAgentUse(principal, agentName);
     const session = await this.repository.create({
       agent: agentName,
       metadata: metadata ?? {},
@@ -47,15 +49,18 @@ export class SessionsService implements SessionTurns {
     return { session_id: session.id, agent: session.agent, created_at: session.createdAt.toISOString(), metadata: session.metadata };
   }
 
-  async list(agentName: string, limit: number, offset: number): Promise<ListSessionsResponseDto> {
+  /** The caller's own sessions; every principal's for admin and auditor. */
+  async list(agentName: string, principal: Principal, limit: number, offset: number): Promise<ListSessionsResponseDto> {
     this.requireAgent(agentName);
-    const page = await this.repository.list(agentName, { limit, offset }, this.config.sessionIdleTimeoutMs);
+    requireSessionsRead(principal, agentName);
+    const page = await this.repository.list(agentName, readableOwner(principal), { limit, offset }, this.config.sessionIdleTimeoutMs);
     return { sessions: page.sessions.map(summary), total: page.total };
   }
 
-  async history(agentName: string, id: string): Promise<SessionHistoryDto> {
+  async history(agentName: string, id: string, principal: Principal): Promise<SessionHistoryDto> {
     this.requireAgent(agentName);
-    const session = await this.repository.history(agentName, id, this.config.sessionIdleTimeoutMs);
+    requireSessionsRead(principal, agentName);
+    const session = await this.repository.history(agentName, id, readableOwner(principal), this.config.sessionIdleTimeoutMs);
     if (!session) throw sessionNotFound(id);
     return {
       ...summary(session),
@@ -70,22 +75,28 @@ export class SessionsService implements SessionTurns {
     };
   }
 
-  async delete(agentName: string, id: string): Promise<void> {
+  async delete(agentName: string, id: string, principal: Principal): Promise<void> {
     this.requireAgent(agentName);
-    if (!(await this.repository.softDelete(agentName, id))) throw sessionNotFound(id);
+    requireAgentUse(principal, agentName);
+    if (!(await this.repository.softDelete(agentName, id, writableOwner(principal)))) throw sessionNotFound(id);
   }
 
   /** One turn, answered as JSON. */
   async continue(agentName: string, id: string, call: AgentCall, principal: Principal, options: RunOptions = {}): Promise<ContinueSessionResponseDto> {
-    const start = await this.begin(agentName, id, call);
+    const start = await this.begin(agentName, id, call, principal);
     const { result, turn } = await this.complete(start, principal, options);
     return toTurnResponse(result, turn);
   }
 
-  /** Checks the call and claims the session's turn; 400/404/409 come from here. */
-  async begin(agentName: string, id: string, call: AgentCall): Promise<TurnStart> {
+  /** Checks the caller and the call, and claims the session's turn; 400/403/404/409 come from here. */
+  async begin(agentName: string, id: string, call: AgentCall, principal: Principal): Promise<TurnStart> {
+    this.requireAgent(agentName);
+    requireAgentUse(principal, agentName);
     const prepared = this.runner.prepare(agentName, call);
-    const claim = await this.repository.claimTurn(agentName, id, { leaseMs: LEASE_MS, idleTimeoutMs: this.config.sessionIdleTimeoutMs });
+    const claim = await this.repository.claimTurn(agentName, id, writableOwner(principal), {
+      leaseMs: LEASE_MS,
+      idleTimeoutMs: this.config.sessionIdleTimeoutMs,
+    });
     if (claim.status === 'not_found') throw sessionNotFound(id);
     if (claim.status === 'busy') {
       throw new SessionBusyError(`Session '${id}' is answering another turn; try again when it is done.`, BUSY_RETRY_AFTER_SECONDS);

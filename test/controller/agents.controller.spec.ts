@@ -2,18 +2,17 @@ import { parseSse } from '../support/sse.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentsController } from '../../src/agents/agents.controller.js';
 import { AgentsService } from '../../src/agents/agents.service.js';
-import { NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
+import { ForbiddenError, NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
 import type { AgentCall } from '../../src/runtime/agent-call.js';
-import { AgentRunner, type RunOptions } from '../../src/runtime/agent-runner.js';
+import type { RunOptions } from '../../src/runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../../src/runtime/session-turns.port.js';
 import { agentRunResult, preparedRun, toolCallRecord } from '../factories/agent-run.js';
-import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice } from './slice.js';
+import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
 import { contextOf, strictFake } from './strict-fake.js';
 
-const agents = strictFake<AgentsService>('AgentsService')('list', 'invoke');
-const runner = strictFake<AgentRunner>('AgentRunner')('prepare', 'run');
+const agents = strictFake<AgentsService>('AgentsService')('list', 'prepare', 'invoke');
 const sessions = strictFake<SessionTurns>('SessionTurns')('continue', 'begin', 'complete');
-const fakes = [agents, runner, sessions];
+const fakes = [agents, sessions];
 
 const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({
   input,
@@ -31,7 +30,6 @@ describe('AgentsController slice', () => {
       controllers: [AgentsController],
       providers: [
         { provide: AgentsService, useValue: agents.instance },
-        { provide: AgentRunner, useValue: runner.instance },
         { provide: SESSION_TURNS, useValue: sessions.instance },
       ],
     });
@@ -55,7 +53,18 @@ describe('AgentsController slice', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual(list);
       expect(agents.callsTo('list')).toHaveLength(1);
-      expect(agents.callsTo('list')[0].args).toEqual([]);
+      expect(agents.callsTo('list')[0].args).toEqual([KEY_PRINCIPAL]);
+    });
+
+    it("asks for the list as the caller, so a user block's key gets the list of its principal", async () => {
+      agents.on('list', () => ({ agents: [] }));
+
+      const response = await slice.http().get('/v1/agents').set(USER_AUTH);
+
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({ agents: [] });
+      expect(agents.callsTo('list')[0].args).toEqual([USER_PRINCIPAL]);
+      expect(USER_PRINCIPAL).toMatchObject({ kind: 'user_key', id: 'user:slice-user', roles: ['user'] });
     });
 
     it('refuses a request without credentials with 401 and WWW-Authenticate', async () => {
@@ -83,7 +92,7 @@ describe('AgentsController slice', () => {
   describe('POST /v1/agents/:name/invoke', () => {
     it('prepares the normalised call, runs it as the caller and answers in snake_case', async () => {
       const prepared = preparedRun('greeter');
-      runner.on('prepare', () => prepared);
+      agents.on('prepare', () => prepared);
       agents.on('invoke', async () =>
         agentRunResult({ output: 'Echo: hi', toolCalls: [toolCallRecord({ error: 'boom' })], turns: 2, durationMs: 40, finishReason: 'length' }),
       );
@@ -104,8 +113,8 @@ describe('AgentsController slice', () => {
         duration_ms: 40,
         finish_reason: 'length',
       });
-      expect(runner.callsTo('prepare').map((c) => c.args)).toEqual([
-        ['greeter', call('hi', { variables: { customer: 'Ada', company: 'Initech' }, temperature: 0.5, maxTokens: 7 })],
+      expect(agents.callsTo('prepare').map((c) => c.args)).toEqual([
+        ['greeter', call('hi', { variables: { customer: 'Ada', company: 'Initech' }, temperature: 0.5, maxTokens: 7 }), KEY_PRINCIPAL],
       ]);
       const [invoke] = agents.callsTo('invoke');
       expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'invoke']);
@@ -127,7 +136,7 @@ describe('AgentsController slice', () => {
       const [continued] = sessions.callsTo('continue');
       expect(continued.args.slice(0, 4)).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
       expect((continued.args[4] as RunOptions).signal).toBeInstanceOf(AbortSignal);
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
       expect(agents.calls).toEqual([]);
     });
 
@@ -141,7 +150,7 @@ describe('AgentsController slice', () => {
 
       const error = expectError(response, 400, 'invalid_request');
       expect(error.details?.map((detail) => detail.field)).toContain(field);
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
       expect(agents.calls).toEqual([]);
     });
 
@@ -149,25 +158,37 @@ describe('AgentsController slice', () => {
       const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).set('content-type', 'application/json').send('["x"]');
 
       expect(expectError(response, 400, 'invalid_request').message).toBe('The request body must be a JSON object.');
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
     });
 
     it('refuses a request without credentials before reading the agent', async () => {
       const response = await slice.http().post('/v1/agents/greeter/invoke').send({ input: 'x' });
 
       expectUnauthorized(response);
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
     });
 
-    it('answers 404 when the runner does not know the agent', async () => {
-      runner.on('prepare', () => {
+    it('answers 404 when the service does not know the agent', async () => {
+      agents.on('prepare', () => {
         throw new NotFoundError("Agent 'ghost' does not exist.");
       });
 
       const response = await slice.http().post('/v1/agents/ghost/invoke').set(AUTH).send({ input: 'x' });
 
       expect(expectError(response, 404, 'not_found').message).toBe("Agent 'ghost' does not exist.");
-      expect(agents.calls).toEqual([]);
+      expect(agents.callsTo('invoke')).toEqual([]);
+    });
+
+    it('answers 403 forbidden when the caller may not use the agent, and runs nothing', async () => {
+      agents.on('prepare', () => {
+        throw new ForbiddenError("You may not use agent 'billing'.");
+      });
+
+      const response = await slice.http().post('/v1/agents/billing/invoke').set(USER_AUTH).send({ input: 'x' });
+
+      expect(expectError(response, 403, 'forbidden').message).toBe("You may not use agent 'billing'.");
+      expect(agents.callsTo('prepare')[0].args).toEqual(['billing', call('x'), USER_PRINCIPAL]);
+      expect(agents.callsTo('invoke')).toEqual([]);
     });
 
     it('answers 409 with Retry-After when the session is busy', async () => {
@@ -182,7 +203,7 @@ describe('AgentsController slice', () => {
     });
 
     it('hides the message of an unexpected failure behind internal_error', async () => {
-      runner.on('prepare', () => preparedRun('greeter'));
+      agents.on('prepare', () => preparedRun('greeter'));
       agents.on('invoke', async () => {
         throw new Error('relation "secret_table" does not exist');
       });
@@ -197,7 +218,7 @@ describe('AgentsController slice', () => {
   describe('POST /v1/agents/:name/stream', () => {
     it('streams the events the run emits, then done with the usage', async () => {
       const prepared = preparedRun('greeter');
-      runner.on('prepare', () => prepared);
+      agents.on('prepare', () => prepared);
       agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         await options?.onEvent?.({ type: 'token', content: 'hi' });
@@ -213,7 +234,7 @@ describe('AgentsController slice', () => {
         { type: 'token', content: 'hi' },
         { type: 'done', usage: { input_tokens: 4, output_tokens: 2, total_tokens: 6 } },
       ]);
-      expect(runner.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 })]);
+      expect(agents.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 }), KEY_PRINCIPAL]);
       const [invoke] = agents.callsTo('invoke');
       expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
       expect(invoke.args[3]).toMatchObject({ stream: true, signal: expect.any(AbortSignal) });
@@ -228,11 +249,11 @@ describe('AgentsController slice', () => {
 
       expect(response.status).toBe(200);
       expect(parseSse(response.text).events).toEqual([{ type: 'done', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }]);
-      expect(sessions.callsTo('begin')[0].args).toEqual(['greeter', 'sess_abc', call('again')]);
+      expect(sessions.callsTo('begin')[0].args).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
       const [complete] = sessions.callsTo('complete');
       expect(complete.args.slice(0, 2)).toEqual([claimed, KEY_PRINCIPAL]);
       expect(complete.args[2]).toMatchObject({ stream: true });
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
       expect(agents.calls).toEqual([]);
     });
 
@@ -241,12 +262,24 @@ describe('AgentsController slice', () => {
 
       const error = expectError(response, 400, 'invalid_request');
       expect(error.details).toEqual([{ field: 'options.max_tokens', message: 'options.max_tokens must not be less than 1' }]);
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
     });
 
     it('refuses a request without credentials', async () => {
       expectUnauthorized(await slice.http().post('/v1/agents/greeter/stream').send({ input: 'x' }));
-      expect(runner.calls).toEqual([]);
+      expect(agents.callsTo('prepare')).toEqual([]);
+    });
+
+    it('answers 403 forbidden as JSON before any event when the caller may not use the agent', async () => {
+      agents.on('prepare', () => {
+        throw new ForbiddenError("You may not use agent 'billing'.");
+      });
+
+      const response = await slice.http().post('/v1/agents/billing/stream').set(USER_AUTH).send({ input: 'x' });
+
+      expectError(response, 403, 'forbidden');
+      expect(response.headers['content-type']).not.toMatch(/event-stream/);
+      expect(agents.callsTo('invoke')).toEqual([]);
     });
 
     it('answers a busy session as a JSON 409 with Retry-After, not as a stream', async () => {
@@ -262,7 +295,7 @@ describe('AgentsController slice', () => {
     });
 
     it('ends a stream whose run fails with one error event that hides unexpected details', async () => {
-      runner.on('prepare', () => preparedRun('greeter'));
+      agents.on('prepare', () => preparedRun('greeter'));
       agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         throw new Error('connection string postgres://admin:s3cret@db');

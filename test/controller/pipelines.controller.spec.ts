@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, UnavailableError } from '../../src/common/errors/domain-errors.js';
+import { ForbiddenError, NotFoundError, UnavailableError } from '../../src/common/errors/domain-errors.js';
 import type { AcceptedRunDto, RunDocumentDto, RunStatusDto } from '../../src/pipelines/dto/pipeline.dto.js';
 import { PipelinesController } from '../../src/pipelines/pipelines.controller.js';
 import { PipelinesService } from '../../src/pipelines/pipelines.service.js';
-import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice } from './slice.js';
+import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
 import { contextOf, strictFake } from './strict-fake.js';
 
 const pipelines = strictFake<PipelinesService>('PipelinesService')('list', 'runSync', 'runAsync', 'status', 'listRuns', 'cancel');
@@ -61,7 +61,7 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(list);
-      expect(pipelines.callsTo('list')[0].args).toEqual([]);
+      expect(pipelines.callsTo('list')[0].args).toEqual([KEY_PRINCIPAL]);
     });
 
     it('takes no input: an unsupported method is answered 405 with Allow', async () => {
@@ -169,7 +169,7 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(runStatus());
-      expect(pipelines.callsTo('status')[0].args).toEqual(['research', undefined]);
+      expect(pipelines.callsTo('status')[0].args).toEqual(['research', undefined, KEY_PRINCIPAL]);
     });
 
     it('asks for the run named by run_id', async () => {
@@ -179,7 +179,7 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body.status).toBe('completed');
-      expect(pipelines.callsTo('status')[0].args).toEqual(['research', RUN_ID]);
+      expect(pipelines.callsTo('status')[0].args).toEqual(['research', RUN_ID, KEY_PRINCIPAL]);
     });
 
     it.each([
@@ -232,7 +232,7 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(page);
-      expect(pipelines.callsTo('listRuns')[0].args).toEqual(['research', 20, 3]);
+      expect(pipelines.callsTo('listRuns')[0].args).toEqual(['research', KEY_PRINCIPAL, 20, 3]);
     });
 
     it.each([
@@ -270,7 +270,7 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(cancelled);
-      expect(pipelines.callsTo('cancel')[0].args).toEqual(['research', RUN_ID]);
+      expect(pipelines.callsTo('cancel')[0].args).toEqual(['research', RUN_ID, KEY_PRINCIPAL]);
     });
 
     it('refuses a run id holding a NUL character', async () => {
@@ -291,6 +291,27 @@ describe('PipelinesController slice', () => {
       });
 
       expectError(await slice.http().post('/v1/pipelines/research/runs/run_x/cancel').set(AUTH), 404, 'not_found');
+    });
+  });
+
+  describe('403 forbidden: the service decides, as the caller', () => {
+    const refuse = async (): Promise<never> => {
+      throw new ForbiddenError("You may not run pipeline 'research'.");
+    };
+    it.each([
+      ['runSync', 'post', '/v1/pipelines/research/run', { input: 'x' }, 2],
+      ['runAsync', 'post', '/v1/pipelines/research/run', { input: 'x', options: { async: true } }, 2],
+      ['status', 'get', '/v1/pipelines/research/status', undefined, 2],
+      ['listRuns', 'get', '/v1/pipelines/research/runs', undefined, 1],
+      ['cancel', 'post', `/v1/pipelines/research/runs/${RUN_ID}/cancel`, undefined, 2],
+    ] as const)('%s answers the envelope with 403 and hands the service the principal', async (method, verb, path, body, principalAt) => {
+      pipelines.on(method, refuse);
+
+      const request = slice.http()[verb](path).set(USER_AUTH);
+      const response = await (body ? request.send(body) : request);
+
+      expect(expectError(response, 403, 'forbidden').message).toBe("You may not run pipeline 'research'.");
+      expect(pipelines.callsTo(method)[0].args[principalAt]).toEqual(USER_PRINCIPAL);
     });
   });
 });

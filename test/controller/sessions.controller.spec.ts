@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NotFoundError, SessionBusyError, UnavailableError } from '../../src/common/errors/domain-errors.js';
+import { ForbiddenError, NotFoundError, SessionBusyError, UnavailableError } from '../../src/common/errors/domain-errors.js';
 import type { AgentCall } from '../../src/runtime/agent-call.js';
 import type { RunOptions } from '../../src/runtime/agent-runner.js';
 import { SessionsController } from '../../src/sessions/sessions.controller.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
-import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice } from './slice.js';
+import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
 import { contextOf, strictFake } from './strict-fake.js';
 
 const sessions = strictFake<SessionsService>('SessionsService')('create', 'list', 'continue', 'history', 'delete');
@@ -120,7 +120,7 @@ describe('SessionsController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ sessions: [summary('sess_a', 2)], total: 1 });
-      expect(sessions.callsTo('list')[0].args).toEqual(['chat', 20, 0]);
+      expect(sessions.callsTo('list')[0].args).toEqual(['chat', KEY_PRINCIPAL, 20, 0]);
     });
 
     it('converts limit and offset from the query string to numbers', async () => {
@@ -129,7 +129,7 @@ describe('SessionsController slice', () => {
       const response = await slice.http().get(`${BASE}?limit=5&offset=10`).set(AUTH);
 
       expect(response.status).toBe(200);
-      expect(sessions.callsTo('list')[0].args).toEqual(['chat', 5, 10]);
+      expect(sessions.callsTo('list')[0].args).toEqual(['chat', KEY_PRINCIPAL, 5, 10]);
     });
 
     it.each([
@@ -218,7 +218,7 @@ describe('SessionsController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(history);
-      expect(sessions.callsTo('history')[0].args).toEqual(['chat', 'sess_abc']);
+      expect(sessions.callsTo('history')[0].args).toEqual(['chat', 'sess_abc', KEY_PRINCIPAL]);
     });
 
     it('refuses an id holding a NUL character', async () => {
@@ -252,7 +252,7 @@ describe('SessionsController slice', () => {
 
       expect(response.status).toBe(204);
       expect(response.text).toBe('');
-      expect(sessions.callsTo('delete')[0].args).toEqual(['chat', 'sess_abc']);
+      expect(sessions.callsTo('delete')[0].args).toEqual(['chat', 'sess_abc', KEY_PRINCIPAL]);
     });
 
     it('refuses an agent name holding a NUL character', async () => {
@@ -273,6 +273,27 @@ describe('SessionsController slice', () => {
       });
 
       expectError(await slice.http().delete(`${BASE}/sess_abc`).set(AUTH), 404, 'not_found');
+    });
+  });
+
+  describe('403 forbidden: the service decides, as the caller', () => {
+    const refuse = async (): Promise<never> => {
+      throw new ForbiddenError("You may not use agent 'chat'.");
+    };
+    it.each([
+      ['create', 'post', BASE, { metadata: { a: 'b' } }, 2],
+      ['list', 'get', BASE, undefined, 1],
+      ['continue', 'post', `${BASE}/sess_abc/continue`, { input: 'x' }, 3],
+      ['history', 'get', `${BASE}/sess_abc`, undefined, 2],
+      ['delete', 'delete', `${BASE}/sess_abc`, undefined, 2],
+    ] as const)('%s answers the envelope with 403 and hands the service the principal', async (method, verb, path, body, principalAt) => {
+      sessions.on(method, refuse);
+
+      const request = slice.http()[verb](path).set(USER_AUTH);
+      const response = await (body ? request.send(body) : request);
+
+      expect(expectError(response, 403, 'forbidden').message).toBe("You may not use agent 'chat'.");
+      expect(sessions.callsTo(method)[0].args[principalAt]).toEqual(USER_PRINCIPAL);
     });
   });
 });

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { DynamicModule, ForwardReference, Provider, Type } from '@nestjs/common';
+import { type DynamicModule, type ForwardReference, Global, Module, type Provider, type Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
 import { pino } from 'pino';
@@ -9,6 +9,7 @@ import { configureApp } from '../../src/app.setup.js';
 import { ApiKeyVerifier } from '../../src/auth/api-key-verifier.js';
 import { AuthModule } from '../../src/auth/auth.module.js';
 import type { Principal } from '../../src/auth/principal.js';
+import { PRINCIPAL_DIRECTORY, type PrincipalDirectory, UserDirectory } from '../../src/auth/principal-directory.js';
 import { LoggingModule } from '../../src/common/logging/logging.module.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
@@ -20,6 +21,23 @@ export const AUTH = { 'X-API-Key': API_KEY } as const;
 /** The principal the guard puts on a request carrying `API_KEY`. */
 export const KEY_PRINCIPAL: Principal = new ApiKeyVerifier([API_KEY]).verify(API_KEY)!;
 export const WWW_AUTHENTICATE = 'Bearer realm="agentspec", ApiKey header="X-API-Key"';
+
+/** A `user` block's key, as the definitions would declare it: role user, agent "greeter" only. */
+export const USER_KEY = 'slice-user-key-0123456789abcdef';
+export const USER_AUTH = { 'X-API-Key': USER_KEY } as const;
+const USERS = UserDirectory.build([{ name: 'slice-user', key_env: 'SLICE_USER_KEY', agents: ['greeter'], role: 'user' }], {
+  readKey: (variable) => (variable === 'SLICE_USER_KEY' ? USER_KEY : undefined),
+});
+/** The principal the guard puts on a request carrying `USER_KEY`. */
+export const USER_PRINCIPAL: Principal = USERS.keys[0].principal;
+
+/** The runtime provides the user directory in the application; here a fixed one stands in. */
+@Global()
+@Module({
+  providers: [{ provide: PRINCIPAL_DIRECTORY, useValue: { userDirectory: () => USERS } satisfies PrincipalDirectory }],
+  exports: [PRINCIPAL_DIRECTORY],
+})
+class SliceUsersModule {}
 
 export interface SliceOptions {
   controllers?: Type[];
@@ -49,7 +67,14 @@ export async function startSlice(options: SliceOptions): Promise<Slice> {
   const config = loadConfig({ LOG_LEVEL: 'silent', AGENTSPEC_API_KEY: API_KEY, ...options.env });
   const logger = pino({ level: 'silent' });
   const module = await Test.createTestingModule({
-    imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(logger), MetricsModule.forRoot(), AuthModule, ...(options.imports ?? [])],
+    imports: [
+      ConfigModule.forRoot(config),
+      LoggingModule.forRoot(logger),
+      MetricsModule.forRoot(),
+      SliceUsersModule,
+      AuthModule,
+      ...(options.imports ?? []),
+    ],
     controllers: options.controllers ?? [],
     providers: options.providers ?? [],
   }).compile();

@@ -240,7 +240,7 @@ describe('pipeline execution (real PostgreSQL)', () => {
     await agents.started('second');
 
     const other = new PipelineRunsRepository(replicaB);
-    const latest = await other.latestRun('observed');
+    const latest = await other.latestRun('observed', null);
     const status = toRunStatusDto(latest!);
     expect(status.status).toBe('running');
     expect(status.steps).toEqual([
@@ -270,11 +270,11 @@ describe('pipeline execution (real PostgreSQL)', () => {
     const pending = runner.runSync(request(pipeline));
     const long = await agents.started('long');
     await agents.started('side');
-    const runId = (await new PipelineRunsRepository(replicaB).latestRun('cancellable'))!.runId;
+    const runId = (await new PipelineRunsRepository(replicaB).latestRun('cancellable', null))!.runId;
 
     const runnerB = runnerOn(replicaB, fakeAgents({}).runStep, { replicaId: 'replica-b' });
     const cancelledAt = performance.now();
-    const answered = await runnerB.cancel(runId, { pipeline: 'cancellable', waitMs: 3_000 });
+    const answered = await runnerB.cancel(runId, { scope: { pipeline: 'cancellable', principal: null }, waitMs: 3_000 });
     const run = await pending;
 
     expect(long.signal.aborted).toBe(true);
@@ -292,6 +292,6 @@ describe('pipeline execution (real PostgreSQL)', () => {
     await expect(
       runner.runSync(request({ name: 'invalid', steps: [{ name: 'a', agent: 'x', depends_on: 'b' }] })),
     ).rejects.toThrow("step 'a' depends on unknown step 'b'");
-    expect(await new PipelineRunsRepository(replicaB).latestRun('invalid')).toBeNull();
+    expect(await new PipelineRunsRepository(replicaB).latestRun('invalid', null)).toBeNull();
   });
 });

@@ -59,6 +59,7 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     );
     expect(indexes.rows.map((row) => row.indexname)).toEqual([
       'ix_pipeline_runs_pipeline_created_at',
+      'ix_pipeline_runs_pipeline_principal_created_at',
       'ix_pipeline_runs_queued',
       'ix_pipeline_runs_running_heartbeat',
       'pk_pipeline_run_steps',
@@ -83,7 +84,7 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     ]);
     const found = await repository.findRun(created.runId);
     expect(found?.definition).toEqual(spec);
-    expect(await repository.findRun(created.runId, 'another-pipeline')).toBeNull();
+    expect(await repository.findRun(created.runId, { pipeline: 'another-pipeline', principal: null })).toBeNull();
     expect(await repository.findRun('run_doesnotexist0000000000')).toBeNull();
   });
 
@@ -98,12 +99,35 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     const other: PipelineSpec = { ...spec, name: 'listing' };
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await repository.createRun(request({ definition: other }))).runId);
-    const page = await repository.listRuns('listing', { limit: 2, offset: 1 });
+    const page = await repository.listRuns('listing', null, { limit: 2, offset: 1 });
     expect(page.total).toBe(5);
     expect(page.runs.map((run) => run.runId)).toEqual([ids[3], ids[2]]);
-    expect((await repository.latestRun('listing'))?.runId).toBe(ids[4]);
-    expect(await repository.latestRun('never-run')).toBeNull();
-    expect(await repository.listRuns('never-run', { limit: 10, offset: 0 })).toEqual({ runs: [], total: 0 });
+    expect((await repository.latestRun('listing', null))?.runId).toBe(ids[4]);
+    expect(await repository.latestRun('never-run', null)).toBeNull();
+    expect(await repository.listRuns('never-run', null, { limit: 10, offset: 0 })).toEqual({ runs: [], total: 0 });
+  });
+
+  it("finds, lists and cancels only a principal's own runs, unless given null (everyone's)", async () => {
+    const owned: PipelineSpec = { ...spec, name: 'owned' };
+    const alice1 = (await repository.createRun(request({ definition: owned, principal: 'user:alice' }))).runId;
+    const bob = (await repository.createRun(request({ definition: owned, principal: 'user:bob' }))).runId;
+    const alice2 = (await repository.createRun(request({ definition: owned, principal: 'user:alice' }))).runId;
+    const page = { limit: 10, offset: 0 };
+
+    expect(await repository.listRuns('owned', 'user:alice', page)).toMatchObject({ total: 2, runs: [{ runId: alice2 }, { runId: alice1 }] });
+    expect((await repository.listRuns('owned', 'user:alice', { limit: 1, offset: 1 })).runs.map((run) => run.runId)).toEqual([alice1]);
+    expect((await repository.listRuns('owned', null, page)).total).toBe(3);
+    expect((await repository.latestRun('owned', 'user:bob'))?.runId).toBe(bob);
+    expect((await repository.latestRun('owned', null))?.runId).toBe(alice2);
+    expect(await repository.latestRun('owned', 'user:carol')).toBeNull();
+
+    expect(await repository.findRun(bob, { pipeline: 'owned', principal: 'user:alice' })).toBeNull();
+    expect((await repository.findRun(bob, { pipeline: 'owned', principal: 'user:bob' }))?.runId).toBe(bob);
+    expect((await repository.findRun(bob, { pipeline: 'owned', principal: null }))?.runId).toBe(bob);
+
+    expect(await repository.requestCancel(bob, { staleAfterMs: 10_000, principal: 'user:alice' })).toBeNull();
+    expect((await repository.readControl(bob))?.status).toBe('queued');
+    expect(await repository.requestCancel(bob, { staleAfterMs: 10_000, principal: 'user:bob' })).toMatchObject({ status: 'cancelled' });
   });
 
   it('gives each queued run to exactly one of many concurrent claimers', async () => {
@@ -188,7 +212,7 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
     const found = await repository.findRun(created.runId);
     expect(found?.usage).toEqual({ inputTokens: 4, outputTokens: 5, totalTokens: 9 });
     expect(found?.steps.map((s) => s.usage)).toEqual([{ inputTokens: 4, outputTokens: 5, totalTokens: 9 }, null]);
-    expect((await repository.listRuns('usage-format', { limit: 1, offset: 0 })).runs[0]?.usage).toEqual({
+    expect((await repository.listRuns('usage-format', null, { limit: 1, offset: 0 })).runs[0]?.usage).toEqual({
       inputTokens: 4,
       outputTokens: 5,
       totalTokens: 9,
@@ -197,24 +221,24 @@ describe('pipeline runs repository (real PostgreSQL)', () => {
 
   it('cancels a queued run at once, and only flags a live running one', async () => {
     const queued = await repository.createRun(request({ definition: { ...spec, name: 'cancelling' } }));
-    const cancelled = await repository.requestCancel(queued.runId, { staleAfterMs: 10_000 });
+    const cancelled = await repository.requestCancel(queued.runId, { staleAfterMs: 10_000, principal: null });
     expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'cancelled' } });
     expect(cancelled?.finishedAt).toBeInstanceOf(Date);
     expect((await repository.getSteps(queued.runId)).map((step) => step.status)).toEqual(['skipped', 'skipped']);
 
     const live = await repository.createRun(request({ definition: { ...spec, name: 'cancelling' }, mode: 'sync', owner: 'r2' }));
     expect((await repository.readControl(live.runId))?.cancelRequested).toBe(false);
-    const flagged = await repository.requestCancel(live.runId, { staleAfterMs: 10_000 });
+    const flagged = await repository.requestCancel(live.runId, { staleAfterMs: 10_000, principal: null });
     expect(flagged).toMatchObject({ status: 'running', owner: 'r2' });
     expect(flagged?.cancelRequestedAt).toBeInstanceOf(Date);
     expect(await repository.readControl(live.runId)).toEqual({ status: 'running', owner: 'r2', attempt: 1, cancelRequested: true });
-    expect(await repository.requestCancel('run_unknown0000000000000000', { staleAfterMs: 10_000 })).toBeNull();
+    expect(await repository.requestCancel('run_unknown0000000000000000', { staleAfterMs: 10_000, principal: null })).toBeNull();
   });
 
   it('cancels a running run whose replica is gone directly, and invalidates that replica’s lease', async () => {
     const orphan = await repository.createRun(request({ definition: { ...spec, name: 'orphan' }, mode: 'sync', owner: 'dead' }));
     await client.query(`UPDATE pipeline_runs SET heartbeat_at = now() - interval '1 minute' WHERE run_id = $1`, [orphan.runId]);
-    const cancelled = await repository.requestCancel(orphan.runId, { staleAfterMs: 10_000 });
+    const cancelled = await repository.requestCancel(orphan.runId, { staleAfterMs: 10_000, principal: null });
     expect(cancelled).toMatchObject({ status: 'cancelled', attempt: 2 });
     expect(await repository.heartbeat(leaseOf(orphan))).toBe(false);
   });

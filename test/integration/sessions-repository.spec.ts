@@ -143,11 +143,11 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(await repository.findLive('another-agent', session.id, IDLE)).toBeUndefined();
       expect(await repository.findLive(agent, 'sess_unknown', IDLE)).toBeUndefined();
 
-      expect(await repository.softDelete('another-agent', session.id)).toBe(false);
-      expect(await repository.softDelete(agent, session.id)).toBe(true);
-      expect(await repository.softDelete(agent, session.id)).toBe(false);
+      expect(await repository.softDelete('another-agent', session.id, null)).toBe(false);
+      expect(await repository.softDelete(agent, session.id, null)).toBe(true);
+      expect(await repository.softDelete(agent, session.id, null)).toBe(false);
       expect(await repository.findLive(agent, session.id, IDLE)).toBeUndefined();
-      expect(await repository.claimTurn(agent, session.id, { leaseMs: 10_000, idleTimeoutMs: IDLE })).toEqual({
+      expect(await repository.claimTurn(agent, session.id, null, { leaseMs: 10_000, idleTimeoutMs: IDLE })).toEqual({
         status: 'not_found',
       });
       const { rows } = await sql.query('SELECT status, deleted_at FROM sessions WHERE id = $1', [session.id]);
@@ -166,11 +166,11 @@ describe('SessionsRepository on PostgreSQL', () => {
       const expired = await create();
       clock.advance(IDLE);
       const [s2, s3, s4, s5] = [await create(), await create(), await create(), await create()];
-      await repository.softDelete(agent, s3.id);
+      await repository.softDelete(agent, s3.id, null);
       await new SessionsRepository(primary, clock.now).create({ agent: newAgent(), principal: 'anonymous', correlationId: 'x' });
 
       const ids = async (limit: number, offset: number) => {
-        const page = await repository.list(agent, { limit, offset }, IDLE);
+        const page = await repository.list(agent, null, { limit, offset }, IDLE);
         return { ids: page.sessions.map((session) => session.id), total: page.total };
       };
       expect(await ids(2, 0)).toEqual({ ids: [s5.id, s4.id], total: 3 });
@@ -178,7 +178,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(await ids(20, 3)).toEqual({ ids: [], total: 3 });
       expect(await ids(100, 0)).toEqual({ ids: [s5.id, s4.id, s2.id], total: 3 });
       // With no idle timeout the old session is live again.
-      const everything = await repository.list(agent, { limit: 100, offset: 0 }, 0);
+      const everything = await repository.list(agent, null, { limit: 100, offset: 0 }, 0);
       expect(everything.sessions.map((session) => session.id)).toEqual([s5.id, s4.id, s2.id, expired.id]);
       expect(everything.total).toBe(4);
       expect(everything.sessions[0]).toEqual(s5);
@@ -191,7 +191,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       const created = await Promise.all(
         [1, 2, 3, 4].map(() => repository.create({ agent, principal: 'anonymous', correlationId: 'tie' })),
       );
-      const page = await repository.list(agent, { limit: 10, offset: 0 }, IDLE);
+      const page = await repository.list(agent, null, { limit: 10, offset: 0 }, IDLE);
       expect(page.sessions.map((session) => session.id)).toEqual(
         created.map((session) => session.id).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)),
       );
@@ -199,8 +199,8 @@ describe('SessionsRepository on PostgreSQL', () => {
 
     it('rejects a page outside the allowed range before querying', async () => {
       const repository = new SessionsRepository(primary);
-      await expect(repository.list('a', { limit: 0, offset: 0 }, IDLE)).rejects.toThrow(RangeError);
-      await expect(repository.list('a', { limit: 10, offset: -1 }, IDLE)).rejects.toThrow(RangeError);
+      await expect(repository.list('a', null, { limit: 0, offset: 0 }, IDLE)).rejects.toThrow(RangeError);
+      await expect(repository.list('a', null, { limit: 10, offset: -1 }, IDLE)).rejects.toThrow(RangeError);
     });
   });
 
@@ -211,22 +211,22 @@ describe('SessionsRepository on PostgreSQL', () => {
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req-0' });
 
-      const first = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const first = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       expect(first).toEqual({
         status: 'claimed',
         lease: { sessionId: session.id, token: expect.any(String), turn: 1, expiresAt: new Date(clock.current.getTime() + 60_000) },
       });
       if (first.status !== 'claimed') return;
-      expect(await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE })).toEqual({ status: 'busy' });
+      expect(await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE })).toEqual({ status: 'busy' });
       clock.advance(5_000);
       expect(await repository.appendTurn(session.id, first.lease.token, completedTurn('1'))).toBe(1);
 
-      const second = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const second = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       expect(second.status === 'claimed' && second.lease.turn).toBe(2);
       if (second.status !== 'claimed') return;
       expect(await repository.appendTurn(session.id, second.lease.token, completedTurn('2'))).toBe(2);
 
-      const history = await repository.history(agent, session.id);
+      const history = await repository.history(agent, session.id, null);
       expect(history).toMatchObject({ id: session.id, turns: 2, lastActiveAt: clock.current });
       expect(history?.messages).toEqual([
         { turn: 1, role: 'user', content: 'question 1', createdAt: clock.current },
@@ -262,18 +262,18 @@ describe('SessionsRepository on PostgreSQL', () => {
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
       const options = { leaseMs: 60_000, idleTimeoutMs: IDLE };
 
-      expect(await repository.claimTurn(agent, 'sess_missing', options)).toEqual({ status: 'not_found' });
-      expect(await repository.claimTurn('someone-else', session.id, options)).toEqual({ status: 'not_found' });
+      expect(await repository.claimTurn(agent, 'sess_missing', null, options)).toEqual({ status: 'not_found' });
+      expect(await repository.claimTurn('someone-else', session.id, null, options)).toEqual({ status: 'not_found' });
       clock.advance(IDLE + 1);
-      expect(await repository.claimTurn(agent, session.id, options)).toEqual({ status: 'not_found' });
-      expect((await repository.claimTurn(agent, session.id, { ...options, idleTimeoutMs: 0 })).status).toBe('claimed');
+      expect(await repository.claimTurn(agent, session.id, null, options)).toEqual({ status: 'not_found' });
+      expect((await repository.claimTurn(agent, session.id, null, { ...options, idleTimeoutMs: 0 })).status).toBe('claimed');
     });
 
     it('releases a failed turn without storing anything, so the next turn gets the same number', async () => {
       const repository = new SessionsRepository(primary);
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
-      const claim = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const claim = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
 
       expect(await repository.releaseTurn(session.id, 'not-the-token')).toBe(false);
@@ -283,7 +283,7 @@ describe('SessionsRepository on PostgreSQL', () => {
         SessionLeaseLostError,
       );
 
-      const next = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const next = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       expect(next.status === 'claimed' && next.lease.turn).toBe(1);
       expect(await storedTurns(sql, session.id)).toEqual([]);
       expect((await repository.findLive(agent, session.id, IDLE))?.turns).toBe(0);
@@ -296,12 +296,12 @@ describe('SessionsRepository on PostgreSQL', () => {
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
       const options = { leaseMs: 10_000, idleTimeoutMs: IDLE };
 
-      const crashed = await repository.claimTurn(agent, session.id, options);
+      const crashed = await repository.claimTurn(agent, session.id, null, options);
       if (crashed.status !== 'claimed') throw new Error(`expected a claim, got ${crashed.status}`);
       clock.advance(9_999);
-      expect(await repository.claimTurn(agent, session.id, options)).toEqual({ status: 'busy' });
+      expect(await repository.claimTurn(agent, session.id, null, options)).toEqual({ status: 'busy' });
       clock.advance(1);
-      const takeover = await repository.claimTurn(agent, session.id, options);
+      const takeover = await repository.claimTurn(agent, session.id, null, options);
       if (takeover.status !== 'claimed') throw new Error(`expected a takeover, got ${takeover.status}`);
       expect(takeover.lease.turn).toBe(1);
       expect(takeover.lease.token).not.toBe(crashed.lease.token);
@@ -327,24 +327,24 @@ describe('SessionsRepository on PostgreSQL', () => {
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
       const options = { leaseMs: 1_000, idleTimeoutMs: IDLE };
-      const claim = await repository.claimTurn(agent, session.id, options);
+      const claim = await repository.claimTurn(agent, session.id, null, options);
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
 
       clock.advance(800);
       expect(await repository.renewLease(session.id, claim.lease.token, 1_000)).toBe(true);
       clock.advance(800);
-      expect(await repository.claimTurn(agent, session.id, options)).toEqual({ status: 'busy' });
+      expect(await repository.claimTurn(agent, session.id, null, options)).toEqual({ status: 'busy' });
       clock.advance(201);
-      expect((await repository.claimTurn(agent, session.id, options)).status).toBe('claimed');
+      expect((await repository.claimTurn(agent, session.id, null, options)).status).toBe('claimed');
     });
 
     it('does not store a turn whose session was deleted while it ran', async () => {
       const repository = new SessionsRepository(primary);
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
-      const claim = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const claim = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
-      await repository.softDelete(agent, session.id);
+      await repository.softDelete(agent, session.id, null);
 
       await expect(repository.appendTurn(session.id, claim.lease.token, completedTurn('late'))).rejects.toThrow(
         SessionLeaseLostError,
@@ -356,7 +356,7 @@ describe('SessionsRepository on PostgreSQL', () => {
   describe('concurrency', () => {
     /** One "continue": claim, a model call of random length, then store. */
     async function continueOnce(repository: SessionsRepository, agent: string, id: string, label: string) {
-      const claim = await repository.claimTurn(agent, id, { leaseMs: 30_000, idleTimeoutMs: IDLE });
+      const claim = await repository.claimTurn(agent, id, null, { leaseMs: 30_000, idleTimeoutMs: IDLE });
       if (claim.status !== 'claimed') return { status: claim.status, label };
       await sleep(Math.random() * 20);
       const turn = await repository.appendTurn(id, claim.lease.token, completedTurn(label));
@@ -421,7 +421,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
       for (let i = 1; i <= 7; i++) {
-        const claim = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+        const claim = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
         if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
         await repository.appendTurn(session.id, claim.lease.token, completedTurn(String(i)));
       }
@@ -505,7 +505,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       const busy = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
 
       clock.advance(20 * MINUTE);
-      const claim = await repository.claimTurn(agent, busy.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const claim = await repository.claimTurn(agent, busy.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
       await repository.appendTurn(busy.id, claim.lease.token, completedTurn('1'));
 
@@ -515,10 +515,10 @@ describe('SessionsRepository on PostgreSQL', () => {
 
       clock.advance(1);
       expect(await repository.findLive(agent, idle.id, IDLE)).toBeUndefined();
-      expect(await repository.history(agent, idle.id, IDLE)).toBeUndefined();
-      expect(await repository.history(agent, idle.id)).toMatchObject({ id: idle.id, messages: [] });
+      expect(await repository.history(agent, idle.id, null, IDLE)).toBeUndefined();
+      expect(await repository.history(agent, idle.id, null)).toMatchObject({ id: idle.id, messages: [] });
       expect(await repository.findLive(agent, busy.id, IDLE)).toMatchObject({ id: busy.id, turns: 1 });
-      const page = await repository.list(agent, { limit: 10, offset: 0 }, IDLE);
+      const page = await repository.list(agent, null, { limit: 10, offset: 0 }, IDLE);
       expect({ ids: page.sessions.map((session) => session.id), total: page.total }).toEqual({ ids: [busy.id], total: 1 });
       expect((await repository.countActiveByAgent(IDLE)).get(agent)).toBe(1);
 
@@ -537,7 +537,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       await repository.create({ agent: a, principal: 'anonymous', correlationId: 'req' });
       await repository.create({ agent: a, principal: 'anonymous', correlationId: 'req' });
       const deleted = await repository.create({ agent: a, principal: 'anonymous', correlationId: 'req' });
-      await repository.softDelete(a, deleted.id);
+      await repository.softDelete(a, deleted.id, null);
       await repository.create({ agent: b, principal: 'anonymous', correlationId: 'req' });
 
       const counts = await repository.countActiveByAgent(IDLE);
@@ -553,18 +553,18 @@ describe('SessionsRepository on PostgreSQL', () => {
       const agent = newAgent();
       const withTurn = async () => {
         const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
-        const claim = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: 0 });
+        const claim = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: 0 });
         if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
         await repository.appendTurn(session.id, claim.lease.token, completedTurn('old'));
         return session;
       };
       const old = [await withTurn(), await withTurn(), await withTurn(), await withTurn()];
       const deleted = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
-      await repository.softDelete(agent, deleted.id);
+      await repository.softDelete(agent, deleted.id, null);
       const running = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
       clock.advance(91 * DAY);
       const recent = await withTurn();
-      const runningClaim = await repository.claimTurn(agent, running.id, { leaseMs: 60_000, idleTimeoutMs: 0 });
+      const runningClaim = await repository.claimTurn(agent, running.id, null, { leaseMs: 60_000, idleTimeoutMs: 0 });
       expect(runningClaim.status).toBe('claimed');
 
       const statements = recordStatements(dataSource);
@@ -633,14 +633,14 @@ describe('SessionsRepository on PostgreSQL', () => {
       const repository = new SessionsRepository(await dataSourceFor(proxy.rewrite(databaseUrl), 3));
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
-      const claim = await repository.claimTurn(agent, session.id, { leaseMs: 60_000, idleTimeoutMs: IDLE });
+      const claim = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
 
       await proxy.cut();
       for (const call of [
         () => repository.findLive(agent, session.id, IDLE),
         () => repository.appendTurn(session.id, claim.lease.token, completedTurn('lost')),
-        () => repository.list(agent, { limit: 20, offset: 0 }, IDLE),
+        () => repository.list(agent, null, { limit: 20, offset: 0 }, IDLE),
       ]) {
         const started = Date.now();
         const error = await call().then(
@@ -659,4 +659,58 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(await storedTurns(db, session.id)).toHaveLength(2);
     });
   });
+
+  describe('owners (docs/security.md "Authorization")', () => {
+    it("shows, continues and deletes a principal's own sessions only, unless given null (everyone's)", async () => {
+      const repository = new SessionsRepository(primary);
+      const agent = newAgent();
+      const mine = await repository.create({ agent, principal: 'user:alice', correlationId: 'req-a1' });
+      const mineToo = await repository.create({ agent, principal: 'user:alice', correlationId: 'req-a2' });
+      const theirs = await repository.create({ agent, principal: 'user:bob', correlationId: 'req-b1' });
+      const page = { limit: 10, offset: 0 };
+
+      const own = await repository.list(agent, 'user:alice', page, IDLE);
+      expect(own.sessions.map((s) => s.id).sort()).toEqual([mine.id, mineToo.id].sort());
+      expect(own.total).toBe(2);
+      expect(await repository.list(agent, 'user:alice', { limit: 1, offset: 1 }, IDLE)).toMatchObject({ total: 2 });
+      expect((await repository.list(agent, 'user:carol', page, IDLE)).total).toBe(0);
+      expect((await repository.list(agent, null, page, IDLE)).total).toBe(3);
+
+      expect(await repository.history(agent, theirs.id, 'user:alice', IDLE)).toBeUndefined();
+      expect(await repository.history(agent, theirs.id, 'user:bob', IDLE)).toMatchObject({ id: theirs.id });
+      expect(await repository.history(agent, theirs.id, null, IDLE)).toMatchObject({ id: theirs.id });
+
+      const options = { leaseMs: 60_000, idleTimeoutMs: IDLE };
+      expect(await repository.claimTurn(agent, theirs.id, 'user:alice', options)).toEqual({ status: 'not_found' });
+      const claim = await repository.claimTurn(agent, theirs.id, 'user:bob', options);
+      expect(claim.status).toBe('claimed');
+      // Someone else's busy session is still "not found", not "busy": its existence is not revealed.
+      expect(await repository.claimTurn(agent, theirs.id, 'user:alice', options)).toEqual({ status: 'not_found' });
+      expect(await repository.claimTurn(agent, theirs.id, null, options)).toEqual({ status: 'busy' });
+
+      expect(await repository.softDelete(agent, theirs.id, 'user:alice')).toBe(false);
+      expect(await repository.history(agent, theirs.id, null, IDLE)).toMatchObject({ id: theirs.id });
+      expect(await repository.softDelete(agent, mine.id, 'user:alice')).toBe(true);
+      expect(await repository.softDelete(agent, theirs.id, null)).toBe(true);
+      expect((await repository.list(agent, null, page, IDLE)).sessions.map((s) => s.id)).toEqual([mineToo.id]);
+    });
+
+    it('serves an owner-filtered page from the (agent, principal, created_at) index', async () => {
+      const { dataSource, sql: client } = await freshDatabase();
+      const repository = new SessionsRepository(dataSource);
+      await client.query(
+        `INSERT INTO sessions (id, agent, principal, correlation_id)
+         SELECT 'sess_' || lpad(i::text, 24, '0'), 'busy-agent', 'user:' || (i % 50), 'seed' FROM generate_series(1, 5000) AS i`,
+      );
+      await client.query('ANALYZE sessions');
+      const seen = recordStatements(dataSource);
+      await repository.list('busy-agent', 'user:7', { limit: 20, offset: 0 }, IDLE);
+      const [{ sql: statement, parameters }] = seen.filter((s) => s.sql.includes('LEFT JOIN LATERAL'));
+      const { rows } = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${statement}`, parameters);
+      const plan = rows.map((row) => row['QUERY PLAN']).join('\n');
+      expect(plan).toContain('ix_sessions_agent_principal_created_at');
+      vi.restoreAllMocks();
+    });
+  });
 });
+

@@ -134,7 +134,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     // The first turn is sent as memory: 2 + 2 + 3 + 1 words in.
     expect(second).toMatchObject({ output: 'Echo: again', turn: 2, usage: { input_tokens: 8, output_tokens: 2, total_tokens: 10 } });
 
-    const history = await service.history('chat', created.session_id);
+    const history = await service.history('chat', created.session_id, PRINCIPAL);
     expect(history).toEqual({
       session_id: created.session_id,
       agent: 'chat',
@@ -149,7 +149,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
         { turn: 2, role: 'assistant', content: 'Echo: again', created_at: expect.stringMatching(ISO), usage: { input_tokens: 8, output_tokens: 2, total_tokens: 10 } },
       ],
     });
-    const listed = await service.list('chat', 100, 0);
+    const listed = await service.list('chat', PRINCIPAL, 100, 0);
     expect(listed.sessions.find((session) => session.session_id === created.session_id)).toMatchObject({ turns: 2 });
   });
 
@@ -160,7 +160,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
 
     const toolCall = { name: 'lookup', arguments: { query: 'please lookup cats' }, output: '{"query":"please lookup cats"}', duration_ms: expect.any(Number) };
     expect(answer).toMatchObject({ turn: 1, output: 'Tool lookup returned: {"query":"please lookup cats"}', tool_calls: [toolCall] });
-    const history = await service.history('researcher', id);
+    const history = await service.history('researcher', id, PRINCIPAL);
     expect(history.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [toolCall] });
     const { rows } = await sql.query("SELECT usage, tool_calls FROM session_messages WHERE session_id = $1 AND role = 'assistant'", [id]);
     expect(Object.keys(rows[0].usage).sort()).toEqual(['input_tokens', 'output_tokens', 'total_tokens']);
@@ -204,7 +204,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     expect(rejected).toHaveLength(1);
     expect(rejected[0].reason).toBeInstanceOf(SessionBusyError);
     expect(rejected[0].reason).toMatchObject({ code: 'session_busy', options: { retryAfterSeconds: 2 } });
-    const history = await service.history('slow', id);
+    const history = await service.history('slow', id, PRINCIPAL);
     expect(history.turns).toBe(1);
     expect(history.messages).toHaveLength(2);
   });
@@ -220,7 +220,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       const second = service.continue('refused', id, call('hi'), PRINCIPAL);
       await expect(second).rejects.not.toBeInstanceOf(SessionBusyError);
       await expect(second).rejects.toMatchObject({ code: 'provider_error' });
-      expect((await service.history('refused', id)).messages).toEqual([]);
+      expect((await service.history('refused', id, PRINCIPAL)).messages).toEqual([]);
     });
 
     // Before the first release attempt was awaited, 141 of 200 immediate retries were answered busy.
@@ -261,11 +261,11 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       const id = await newSession('chat');
       await service.continue('chat', id, call('hi'), PRINCIPAL);
 
-      await service.delete('chat', id);
+      await service.delete('chat', id, PRINCIPAL);
 
       await expect(service.continue('chat', id, call('hi again'), PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
-      await expect(service.history('chat', id)).rejects.toBeInstanceOf(NotFoundError);
-      await expect(service.delete('chat', id)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(service.history('chat', id, PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(service.delete('chat', id, PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
       expect(await sessionRow(id)).toMatchObject({ status: 'deleted', turns: 1 });
     });
 
@@ -275,7 +275,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       const running = service.continue('slow', id, call('hi'), PRINCIPAL);
       running.catch(() => undefined);
       await sleep(100);
-      await service.delete('slow', id);
+      await service.delete('slow', id, PRINCIPAL);
 
       await expect(running).rejects.toBeInstanceOf(NotFoundError);
       const { rows } = await sql.query('SELECT count(*)::int AS messages FROM session_messages WHERE session_id = $1', [id]);
