@@ -11,6 +11,8 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+const EMBEDDED_DATABASE = 'agentspec';
+
 interface Credentials {
   password: string;
 }
@@ -57,7 +59,7 @@ export async function startEmbeddedDatabase(options: {
   if (!initialised) await server.initialise();
   else await stopOrphanedServer(clusterDir);
   await server.start();
-  const database = 'agentspec';
+  const database = EMBEDDED_DATABASE;
   const client = server.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
@@ -68,6 +70,24 @@ export async function startEmbeddedDatabase(options: {
   }
   const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
   return { url, stop: () => server.stop() };
+}
+
+/**
+ * The address of the embedded PostgreSQL already running on `dataDir` (a server started by
+ * `npm start`), or undefined. A tool such as the keys CLI uses it: starting the cluster again
+ * would first stop the running one (see stopOrphanedServer).
+ */
+export async function runningEmbeddedDatabaseUrl(dataDir: string): Promise<string | undefined> {
+  const pidLines = (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const pid = Number(pidLines[0]);
+  // postmaster.pid: pid, data directory, start time, port, … (PostgreSQL's miscadmin.h).
+  const port = Number(pidLines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
+  if (!isProcessAlive(pid) || !(await isPostgres(pid))) return undefined;
+  const credentialsFile = join(dataDir, 'embedded-postgres.json');
+  if (!existsSync(credentialsFile)) return undefined;
+  const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
+  return `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 }
 
 const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
