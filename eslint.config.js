@@ -17,7 +17,7 @@ const ROOT = import.meta.dirname;
 const PARTS = {
   core: { dirs: ['definitions', 'providers', 'engine'], mayImport: [], siblings: true },
   runtime: { dirs: ['runtime'], mayImport: ['core', 'common', 'config', 'auth', 'metrics'] },
-  feature: { dirs: ['agents', 'sessions', 'pipelines', 'health'], mayImport: ['core', 'runtime', 'common', 'infra'], siblings: false },
+  feature: { dirs: ['agents', 'sessions', 'pipelines', 'health', 'keys'], mayImport: ['core', 'runtime', 'common', 'infra'], siblings: false },
   common: { dirs: ['common'], mayImport: ['core', 'config'] },
   config: { dirs: ['config'], mayImport: [] },
   database: { dirs: ['database'], mayImport: ['common', 'config'] },

@@ -8,6 +8,7 @@ import type { AppConfig } from './config/configuration.js';
 import type { Definitions } from './definitions/index.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { KeysModule } from './keys/keys.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { PipelinesModule } from './pipelines/pipelines.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -37,6 +38,7 @@ export class AppModule {
         AgentsModule,
         SessionsModule,
         PipelinesModule,
+        KeysModule,
       ],
     };
   }

@@ -8,26 +8,30 @@ import { RouteTable } from './common/errors/route-table.js';
 import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './common/http/body-middleware.js';
 import { containsNul } from './common/validation/nul-characters.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
+import { corsOptions, securityHeaders, varyOnOrigin } from './common/http/security-headers.js';
 import { buildOpenApiDocument, mountSwagger } from './common/http/swagger.js';
 import { NestPinoLogger } from './common/logging/logger.js';
+import { RefusalAudit } from './auth/refusals/refusal-audit.js';
+import { refusalAuditMiddleware } from './auth/refusals/refusal-audit.middleware.js';
 import type { AppConfig } from './config/configuration.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
 /**
  * Everything that shapes HTTP behaviour, in one place used by main.ts and by the tests:
- * middleware order, body limits, validation, the error filter, Swagger.
+ * middleware order, security headers and CORS, body limits, validation, the error filter, Swagger.
  */
 export async function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): Promise<void> {
   app.useLogger(new NestPinoLogger(logger));
   app.disable('x-powered-by');
   app.set('etag', false);
+  // Which address `request.ip` (rate limits, audit rows) names: docs/security.md "Rate limits".
+  app.set('trust proxy', config.trustProxy);
   app.use(requestMiddleware(logger, app.get(MetricsService)));
+  app.use(refusalAuditMiddleware(app.get(RefusalAudit)));
+  app.use(securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds }));
   if (config.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-      exposedHeaders: ['X-Correlation-ID', 'Retry-After', 'WWW-Authenticate'],
-      allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Correlation-ID'],
-    });
+    app.use(varyOnOrigin);
+    app.enableCors(corsOptions(config.corsOrigins));
   }
   app.use(requireJsonBody);
   app.use(jsonBodyParser(config.bodyLimitBytes));

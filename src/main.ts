@@ -27,7 +27,7 @@ async function main(): Promise<void> {
       databaseUrl = embedded.url;
     }
     const app = await createApp({ config, logger, databaseUrl, definitions: definitions.definitions });
-    if (isDevelopmentMode(config)) {
+    if (isDevelopmentMode(config) && !app.get(CatalogService).userDirectory().hasKeys) {
       logger.warn(
         'DEVELOPMENT MODE: no API key and no OIDC issuer configured, so every request is accepted without ' +
           'credentials. Set AGENTSPEC_API_KEY (or AGENTSPEC_API_KEYS / OIDC_ISSUER) before exposing this server.',
@@ -46,7 +46,7 @@ async function main(): Promise<void> {
 }
 
 async function loadDefinitionsOrExit(config: AppConfig): Promise<{ definitions: Definitions; warnings: string }> {
-  const loaded = await loadInitialDefinitions(config.definitionsPath);
+  const loaded = await loadInitialDefinitions(config.definitionsPath, config.apiKeys);
   if (!loaded.ok) {
     process.stderr.write(`Invalid definitions in ${config.definitionsPath}; nothing is served.\n${loaded.errors}\n`);
     process.exit(1);

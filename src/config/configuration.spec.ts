@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, isDevelopmentMode, loadConfig } from './configuration.js';
-import { parseByteSize, parseDuration, parseRateLimit } from './parsers.js';
+import { assertCredentialsConfigured, ConfigError, isDevelopmentMode, loadConfig } from './configuration.js';
+import { parseByteSize, parseDuration, parseFailureLimit, parseRateLimit, parseTrustProxy } from './parsers.js';
 
 function problems(env: Record<string, string>): string[] {
   try {
@@ -86,17 +86,120 @@ describe('loadConfig', () => {
       'LOG_LEVEL',
       'AGENTSPEC_API_KEY/AGENTSPEC_API_KEYS',
       'OIDC_AUDIENCE',
-      'OIDC_ISSUER',
     ]);
     expect(found.join('\n')).not.toContain('short');
   });
 });
 
-it('refuses settings of features this version does not have yet, rather than ignoring them', () => {
-  expect(problems({ AGENTSPEC_RATE_LIMIT: '10:20' })).toEqual([expect.stringMatching(/^AGENTSPEC_RATE_LIMIT: rate limiting is not available/)]);
-  expect(problems({ OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'agentspec' })).toEqual([
-    expect.stringMatching(/^OIDC_ISSUER: SSO .* not available/),
-  ]);
+describe('rate limits, proxies, headers and safe defaults', () => {
+  it('has protective defaults: no request limit, the failed-authentication throttle on, no proxy trusted, no HSTS', () => {
+    const config = loadConfig({});
+    expect(config.rateLimit).toBeUndefined();
+    expect(config.authFailureLimit).toEqual({ failures: 20, windowMs: 60_000, blockMs: 300_000 });
+    expect(config.trustProxy).toBe(false);
+    expect(config.hstsMaxAgeSeconds).toBeUndefined();
+    expect(config.authNone).toBe(false);
+  });
+
+  it('reads every setting', () => {
+    const config = loadConfig({
+      AGENTSPEC_RATE_LIMIT: '10:20',
+      AGENTSPEC_RATE_LIMIT_STORE: 'postgres',
+      AGENTSPEC_AUTH_FAILURE_LIMIT: '5/30s',
+      AGENTSPEC_AUTH_FAILURE_BLOCK: '1h',
+      AGENTSPEC_TRUST_PROXY: 'loopback, 10.0.0.0/8',
+      AGENTSPEC_HSTS_MAX_AGE: '180d',
+      NODE_ENV: 'production',
+      AGENTSPEC_AUTH: 'none',
+    });
+    expect(config.rateLimit).toEqual({ ratePerSecond: 10, burst: 20 });
+    expect(config.rateLimitStore).toBe('postgres');
+    expect(config.authFailureLimit).toEqual({ failures: 5, windowMs: 30_000, blockMs: 3_600_000 });
+    expect(config.trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(config.hstsMaxAgeSeconds).toBe(15_552_000);
+    expect(config.nodeEnv).toBe('production');
+    expect(config.authNone).toBe(true);
+    expect(loadConfig({ AGENTSPEC_AUTH_FAILURE_LIMIT: 'off' }).authFailureLimit).toBeUndefined();
+  });
+
+  it.each([
+    [{ AGENTSPEC_RATE_LIMIT_STORE: 'redis' }, 'AGENTSPEC_RATE_LIMIT_STORE: "redis" must be memory or postgres'],
+    [{ AGENTSPEC_AUTH_FAILURE_LIMIT: '20' }, 'AGENTSPEC_AUTH_FAILURE_LIMIT: "20" is not "failures/window" (e.g. 20/1m), 0 or off'],
+    [{ AGENTSPEC_AUTH_FAILURE_BLOCK: '500ms' }, 'AGENTSPEC_AUTH_FAILURE_BLOCK: must be at least 1s'],
+    [{ AGENTSPEC_TRUST_PROXY: 'proxy.example.com' }, expect.stringMatching(/^AGENTSPEC_TRUST_PROXY: "proxy.example.com" is not true, false, a hop count/)],
+    [{ AGENTSPEC_HSTS_MAX_AGE: '0' }, 'AGENTSPEC_HSTS_MAX_AGE: must be above 0'],
+    [{ AGENTSPEC_AUTH: 'off' }, 'AGENTSPEC_AUTH: "off" must be none (or unset)'],
+    [{ AGENTSPEC_AUTH: 'none', AGENTSPEC_API_KEY: 'a-key-123456' }, expect.stringMatching(/^AGENTSPEC_AUTH: none contradicts/)],
+  ])('refuses %j', (env, problem) => expect(problems(env)).toEqual([problem]));
+
+  describe('assertCredentialsConfigured', () => {
+    it('refuses production without any credential, naming the variables', () => {
+      const config = loadConfig({ NODE_ENV: 'production' });
+      expect(() => assertCredentialsConfigured(config, false)).toThrow(ConfigError);
+      expect(() => assertCredentialsConfigured(config, false)).toThrow(/AGENTSPEC_API_KEY\/AGENTSPEC_API_KEYS or OIDC_ISSUER .* AGENTSPEC_AUTH=none/);
+    });
+
+    it('lets production serve with credentials, or without them when AGENTSPEC_AUTH=none', () => {
+      expect(() => assertCredentialsConfigured(loadConfig({ NODE_ENV: 'production', AGENTSPEC_API_KEY: 'a-key-123456' }), true)).not.toThrow();
+      expect(() => assertCredentialsConfigured(loadConfig({ NODE_ENV: 'production', AGENTSPEC_AUTH: 'none' }), false)).not.toThrow();
+    });
+
+    it('keeps development mode outside production', () => {
+      expect(() => assertCredentialsConfigured(loadConfig({}), false)).not.toThrow();
+      expect(() => assertCredentialsConfigured(loadConfig({ NODE_ENV: 'development' }), false)).not.toThrow();
+    });
+
+    it('refuses AGENTSPEC_AUTH=none when credentials come from elsewhere (user keys)', () => {
+      expect(() => assertCredentialsConfigured(loadConfig({ AGENTSPEC_AUTH: 'none' }), true)).toThrow(/AGENTSPEC_AUTH: none contradicts/);
+    });
+  });
+});
+
+describe('OIDC settings', () => {
+  it('reads an issuer, its audience, an optional JWKS URI and a roles claim path', () => {
+    const config = loadConfig({
+      OIDC_ISSUER: 'https://id.example.com/realms/acme/',
+      OIDC_AUDIENCE: 'agentspec',
+      OIDC_JWKS_URI: 'https://keys.example.com/jwks.json',
+      OIDC_ROLES_CLAIM: 'realm_access.roles',
+    });
+    // The trailing slash stays: tokens' `iss` must match it exactly.
+    expect(config.oidc).toEqual({
+      issuer: 'https://id.example.com/realms/acme/',
+      audience: 'agentspec',
+      jwksUri: 'https://keys.example.com/jwks.json',
+      rolesClaim: 'realm_access.roles',
+    });
+    expect(isDevelopmentMode(config)).toBe(false);
+  });
+
+  it('needs no API key: an issuer alone ends development mode', () => {
+    const config = loadConfig({ OIDC_ISSUER: 'http://127.0.0.1:9999', OIDC_AUDIENCE: 'agentspec' });
+    expect(config.apiKeys).toEqual([]);
+    expect(config.oidc.jwksUri).toBeUndefined();
+    expect(config.oidc.rolesClaim).toBe('roles');
+    expect(isDevelopmentMode(config)).toBe(false);
+  });
+
+  it.each([
+    [{ OIDC_ISSUER: 'https://id.example.com' }, 'OIDC_AUDIENCE: required when OIDC_ISSUER is set'],
+    [
+      { OIDC_ISSUER: 'http://id.example.com', OIDC_AUDIENCE: 'a' },
+      'OIDC_ISSUER: must use https (http only on localhost, 127.0.0.1 or [::1])',
+    ],
+    [{ OIDC_ISSUER: 'https://id.example.com?tenant=1', OIDC_AUDIENCE: 'a' }, 'OIDC_ISSUER: must have no query or fragment'],
+    [{ OIDC_ISSUER: 'id.example.com', OIDC_AUDIENCE: 'a' }, 'OIDC_ISSUER: is not a valid URL'],
+    [
+      { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'a', OIDC_JWKS_URI: 'http://keys.example.com/jwks' },
+      'OIDC_JWKS_URI: must use https (http only on localhost, 127.0.0.1 or [::1])',
+    ],
+    [
+      { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'a', OIDC_ROLES_CLAIM: 'realm_access..roles' },
+      'OIDC_ROLES_CLAIM: "realm_access..roles" is not a claim name or dotted path (e.g. roles, realm_access.roles)',
+    ],
+    [{ OIDC_AUDIENCE: 'agentspec' }, 'OIDC_AUDIENCE: set without OIDC_ISSUER'],
+    [{ OIDC_JWKS_URI: 'https://keys.example.com/jwks' }, 'OIDC_JWKS_URI: set without OIDC_ISSUER'],
+  ])('refuses %j', (env, problem) => expect(problems(env)).toEqual([problem]));
 });
 
 describe('parsers', () => {
@@ -118,5 +221,23 @@ describe('parsers', () => {
     expect(parseRateLimit('0.5:3')).toEqual({ ratePerSecond: 0.5, burst: 3 });
     expect(() => parseRateLimit('0:3')).toThrow();
     expect(() => parseRateLimit('5:0')).toThrow();
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['2', 2],
+    ['loopback', ['loopback']],
+    ['127.0.0.1, 10.0.0.0/8, fd00::/8, uniquelocal', ['127.0.0.1', '10.0.0.0/8', 'fd00::/8', 'uniquelocal']],
+  ])('trust proxy %j = %j', (raw, value) => expect(parseTrustProxy(raw)).toEqual(value));
+
+  it.each(['10.0.0.0/33', '::1/129', '10.0.0.1/8/1', 'proxy', '101', ','])('refuses trust proxy %j', (raw) => expect(() => parseTrustProxy(raw)).toThrow());
+
+  it('parses failure limits', () => {
+    expect(parseFailureLimit('20/1m')).toEqual({ failures: 20, windowMs: 60_000 });
+    expect(parseFailureLimit('0')).toBeUndefined();
+    expect(() => parseFailureLimit('0/1m')).toThrow();
+    expect(() => parseFailureLimit('5/500ms')).toThrow();
   });
 });

@@ -2,15 +2,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  type AuthFailureLimit,
   ConfigValueError,
   parseBoolean,
   parseByteSize,
   parseDuration,
+  parseFailureLimit,
   parseInteger,
   parseList,
   parseRateLimit,
+  parseTrustProxy,
   parseUrl,
   type RateLimit,
+  type TrustProxy,
 } from './parsers.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +35,16 @@ export interface AppConfig {
   oidc: { issuer?: string; audience?: string; jwksUri?: string; rolesClaim: string };
   rateLimit?: RateLimit;
   rateLimitStore: 'memory' | 'postgres';
+  /** Invalid credentials one client address may present per window before it is refused for `blockMs`; undefined = off. */
+  authFailureLimit?: AuthFailureLimit;
+  /** Express's `trust proxy`: false = the socket's address; true, a hop count, or the trusted proxies. */
+  trustProxy: TrustProxy;
+  /** `Strict-Transport-Security` max-age in seconds; undefined = the header is not sent. */
+  hstsMaxAgeSeconds?: number;
+  /** NODE_ENV; `production` refuses to start without credentials unless `authNone`. */
+  nodeEnv?: string;
+  /** AGENTSPEC_AUTH=none: serving without credentials is intended. */
+  authNone: boolean;
   sessionIdleTimeoutMs: number;
   sessionRetentionMs?: number;
   auditContent: boolean;
@@ -95,10 +109,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       ...read('AGENTSPEC_API_KEYS', [] as string[], parseList),
     ],
     oidc: {
-      issuer: optional('OIDC_ISSUER', urlText(['https:', 'http:'])),
+      issuer: optional('OIDC_ISSUER', parseIssuer),
       audience: optional('OIDC_AUDIENCE', text),
-      jwksUri: optional('OIDC_JWKS_URI', urlText(['https:', 'http:'])),
-      rolesClaim: read('OIDC_ROLES_CLAIM', 'roles', text),
+      jwksUri: optional('OIDC_JWKS_URI', (raw) => keyServerUrl(raw).toString()),
+      rolesClaim: read('OIDC_ROLES_CLAIM', 'roles', parseClaimPath),
     },
     rateLimit: optional('AGENTSPEC_RATE_LIMIT', parseRateLimit),
     rateLimitStore: read('AGENTSPEC_RATE_LIMIT_STORE', 'memory' as const, (raw) => {
@@ -107,6 +121,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
         throw new ConfigValueError(`"${raw}" must be memory or postgres`);
       }
       return value;
+    }),
+    authFailureLimit: withBlock(
+      read('AGENTSPEC_AUTH_FAILURE_LIMIT', { failures: 20, windowMs: 60_000 }, parseFailureLimit),
+      read('AGENTSPEC_AUTH_FAILURE_BLOCK', 5 * 60_000, atLeastOneSecond),
+    ),
+    trustProxy: read<TrustProxy>('AGENTSPEC_TRUST_PROXY', false, parseTrustProxy),
+    hstsMaxAgeSeconds: optional('AGENTSPEC_HSTS_MAX_AGE', (raw) => Math.floor(positiveDuration(raw) / 1000)),
+    nodeEnv: optional('NODE_ENV', text),
+    authNone: read('AGENTSPEC_AUTH', false, (raw) => {
+      if (raw.trim() !== 'none') throw new ConfigValueError(`"${raw}" must be none (or unset)`);
+      return true;
     }),
     sessionIdleTimeoutMs: read('AGENTSPEC_SESSION_IDLE_TIMEOUT', 30 * 60_000, parseDuration),
     sessionRetentionMs: optional('AGENTSPEC_SESSION_RETENTION', parseDuration),
@@ -160,15 +185,55 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (config.oidc.issuer && !config.oidc.audience) {
     problems.push('OIDC_AUDIENCE: required when OIDC_ISSUER is set');
   }
-  // Better to refuse than to run without protection the operator asked for.
-  if (config.oidc.issuer) {
-    problems.push('OIDC_ISSUER: SSO (OIDC bearer tokens) is not available in this version yet; use API keys');
+  // Without the issuer these would be ignored, possibly leaving the server in development mode.
+  if (env.OIDC_ISSUER === undefined || env.OIDC_ISSUER.trim() === '') {
+    for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URI', 'OIDC_ROLES_CLAIM']) {
+      if (env[name]?.trim()) problems.push(`${name}: set without OIDC_ISSUER`);
+    }
   }
-  if (config.rateLimit) {
-    problems.push('AGENTSPEC_RATE_LIMIT: rate limiting is not available in this version yet; unset it');
+  if (config.authNone && (config.apiKeys.length > 0 || config.oidc.issuer)) {
+    problems.push('AGENTSPEC_AUTH: none contradicts AGENTSPEC_API_KEY/AGENTSPEC_API_KEYS/OIDC_ISSUER being set; unset one of them');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/**
+ * Kept exactly as written: tokens' `iss` must equal it character for character, trailing slash
+ * included (OpenID Connect Discovery 1.0 §3).
+ */
+function parseIssuer(raw: string): string {
+  const url = keyServerUrl(raw);
+  if (url.search || url.hash) throw new ConfigValueError('must have no query or fragment');
+  return raw.trim();
+}
+
+/** Signing keys fetched over plain HTTP could be swapped on the way: https, except on loopback. */
+function keyServerUrl(raw: string): URL {
+  const url = parseUrl(raw, ['https:', 'http:']);
+  if (url.protocol === 'http:' && !['localhost', '[::1]'].includes(url.hostname) && !/^127\.\d+\.\d+\.\d+$/.test(url.hostname)) {
+    throw new ConfigValueError('must use https (http only on localhost, 127.0.0.1 or [::1])');
+  }
+  return url;
+}
+
+/** A claim name, or a dotted path into nested claims (`realm_access.roles`). */
+function parseClaimPath(raw: string): string {
+  const path = raw.trim();
+  if (/\s/.test(path) || path.split('.').some((segment) => segment === '')) {
+    throw new ConfigValueError(`"${raw}" is not a claim name or dotted path (e.g. roles, realm_access.roles)`);
+  }
+  return path;
+}
+
+function atLeastOneSecond(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms < 1_000) throw new ConfigValueError('must be at least 1s');
+  return ms;
+}
+
+function withBlock(limit: Omit<AuthFailureLimit, 'blockMs'> | undefined, blockMs: number): AuthFailureLimit | undefined {
+  return limit && { ...limit, blockMs };
 }
 
 function positiveDuration(raw: string): number {
@@ -188,6 +253,28 @@ function readPackageVersion(): string {
     dir = dirname(dir);
   }
   return '0.0.0';
+}
+
+/**
+ * Start-up refusal of an unprotected production server (docs/security.md "Safe defaults"): with
+ * NODE_ENV=production and no credential of any kind, only AGENTSPEC_AUTH=none lets it serve.
+ * Called once every credential source (variables, definitions) is known.
+ */
+export function assertCredentialsConfigured(config: AppConfig, credentialsConfigured: boolean): void {
+  if (credentialsConfigured) {
+    if (config.authNone) {
+      throw new ConfigError([
+        'AGENTSPEC_AUTH: none contradicts the credentials configured (user keys in the definitions); unset one of them',
+      ]);
+    }
+    return;
+  }
+  if (config.nodeEnv === 'production' && !config.authNone) {
+    throw new ConfigError([
+      'NODE_ENV=production but no credentials are configured: set AGENTSPEC_API_KEY/AGENTSPEC_API_KEYS or ' +
+        'OIDC_ISSUER (or user keys in the definitions), or AGENTSPEC_AUTH=none to serve without authentication on purpose',
+    ]);
+  }
 }
 
 /** True when no credential of any kind is configured: requests are accepted without one. */

@@ -1,5 +1,7 @@
 /** Parsers for configuration values. Each throws a ConfigValueError with words for people. */
 
+import { isIP } from 'node:net';
+
 export class ConfigValueError extends Error {}
 
 const DURATION_UNITS: Record<string, number> = {
@@ -87,4 +89,62 @@ export function parseList(raw: string): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
+}
+
+export interface AuthFailureLimit {
+  /** Invalid credentials accepted per window and client address; the next one starts a block. */
+  failures: number;
+  windowMs: number;
+  /** How long a client address is refused once over the limit. */
+  blockMs: number;
+}
+
+/** `failures/window`, e.g. `20/1m`; `0` or `off` turns the throttle off. */
+export function parseFailureLimit(raw: string): Omit<AuthFailureLimit, 'blockMs'> | undefined {
+  const text = raw.trim().toLowerCase();
+  if (text === '0' || text === 'off') return undefined;
+  const match = /^(\d+)\/(.+)$/.exec(text);
+  if (!match) throw new ConfigValueError(`"${raw}" is not "failures/window" (e.g. 20/1m), 0 or off`);
+  const failures = parseInteger(match[1], 1, 1_000_000);
+  const windowMs = parseDuration(match[2]);
+  if (windowMs < 1_000) throw new ConfigValueError('the window must be at least 1s');
+  return { failures, windowMs };
+}
+
+/** Express's `trust proxy` setting (https://expressjs.com/en/guide/behind-proxies.html). */
+export type TrustProxy = boolean | number | string[];
+
+const PROXY_PRESETS = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `false` (the socket's address is the client), `true` (trust every hop: only behind a proxy
+ * that overwrites X-Forwarded-For), a hop count, or the trusted proxies: addresses, CIDR
+ * ranges and the names loopback, linklocal, uniquelocal, comma-separated.
+ */
+export function parseTrustProxy(raw: string): TrustProxy {
+  const text = raw.trim().toLowerCase();
+  if (['false', 'no', 'off'].includes(text)) return false;
+  if (['true', 'yes', 'on'].includes(text)) return true;
+  if (/^\d+$/.test(text)) {
+    const hops = parseInteger(text, 0, 100);
+    return hops === 0 ? false : hops;
+  }
+  const entries = parseList(text);
+  for (const entry of entries) {
+    if (!PROXY_PRESETS.has(entry) && !isAddressOrRange(entry)) {
+      throw new ConfigValueError(
+        `"${entry}" is not true, false, a hop count, an IP address, a CIDR range, loopback, linklocal or uniquelocal`,
+      );
+    }
+  }
+  if (entries.length === 0) throw new ConfigValueError('names no proxy');
+  return entries;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }

@@ -11,6 +11,7 @@ export const METRIC = {
   providerCallDuration: 'agentspec_provider_call_duration_seconds',
   pipelineRuns: 'agentspec_pipeline_runs_total',
   pipelineRunDuration: 'agentspec_pipeline_run_duration_seconds',
+  authFailures: 'agentspec_auth_failures_total',
 } as const;
 
 /** Label value for requests that are not about one agent (health, lists, unknown routes). */

@@ -6,6 +6,7 @@ import {
   PrometheusModule,
 } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
+import { REFUSAL_METRICS } from '../auth/refusals/refusal.js';
 import { METRIC } from './metric-names.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
@@ -70,6 +71,11 @@ const families = [
     labelNames: ['pipeline'],
     buckets: [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
   }),
+  makeCounterProvider({
+    name: METRIC.authFailures,
+    help: 'Requests refused with 401, 403 or 429, by reason (missing_credentials, invalid_credentials, forbidden, rate_limited, auth_throttled).',
+    labelNames: ['reason'],
+  }),
 ];
 
 @Global()
@@ -88,8 +94,8 @@ export class MetricsModule {
           defaultMetrics: { enabled: !defaultsRegistered },
         }),
       ],
-      providers: [...families, MetricsService],
-      exports: [MetricsService, ...families],
+      providers: [...families, MetricsService, { provide: REFUSAL_METRICS, useExisting: MetricsService }],
+      exports: [MetricsService, REFUSAL_METRICS, ...families],
     };
   }
 }

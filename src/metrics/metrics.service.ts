@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter, Histogram } from 'prom-client';
+import { REFUSAL_REASONS, type RefusalMetrics, type RefusalReason } from '../auth/refusals/refusal.js';
 import type { RequestMetrics } from '../common/http/request-middleware.js';
 import { METRIC, NO_AGENT, UNKNOWN } from './metric-names.js';
 
@@ -19,7 +20,7 @@ export interface TokenCounts {
 
 /** Records the documented families, keeping label values within defined names. */
 @Injectable()
-export class MetricsService implements RequestMetrics {
+export class MetricsService implements RequestMetrics, RefusalMetrics {
   constructor(
     @InjectMetric(METRIC.requests) private readonly requests: Counter<string>,
     @InjectMetric(METRIC.requestDuration) private readonly duration: Histogram<string>,
@@ -31,8 +32,12 @@ export class MetricsService implements RequestMetrics {
     @InjectMetric(METRIC.providerCallDuration) private readonly providerDuration: Histogram<string>,
     @InjectMetric(METRIC.pipelineRuns) private readonly pipelineRuns: Counter<string>,
     @InjectMetric(METRIC.pipelineRunDuration) private readonly pipelineRunDuration: Histogram<string>,
+    @InjectMetric(METRIC.authFailures) private readonly authFailures: Counter<string>,
     @Optional() @Inject(KNOWN_NAMES) private readonly names?: KnownNames,
-  ) {}
+  ) {
+    // Every reason from the start, at 0, so a rate over it exists before the first refusal.
+    for (const reason of REFUSAL_REASONS) this.authFailures.inc({ reason }, 0);
+  }
 
   agentLabel(name: string | undefined): string {
     if (name === undefined) return NO_AGENT;
@@ -67,6 +72,10 @@ export class MetricsService implements RequestMetrics {
 
   recordPipelineStep(pipelineName: string, step: string, status: string): void {
     this.pipelineSteps.inc({ pipeline: this.pipelineLabel(pipelineName), step, status });
+  }
+
+  recordAuthFailure(reason: RefusalReason): void {
+    this.authFailures.inc({ reason });
   }
 
   recordPipelineRun(pipelineName: string, status: string, seconds: number): void {

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Reflector } from '@nestjs/core';
+import { pino } from 'pino';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import type { Request } from 'express';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,9 @@ import { ApiKeyVerifier } from '../api-key-verifier.js';
 import { Public } from '../decorators/public.decorator.js';
 import { ANONYMOUS_PRINCIPAL, type Principal } from '../principal.js';
 import { ApiKeyStrategy } from '../strategies/api-key.strategy.js';
+import { OidcVerifier } from '../oidc/oidc-verifier.js';
 import { BearerStrategy } from '../strategies/bearer.strategy.js';
+import { OidcStrategy } from '../strategies/oidc.strategy.js';
 import { AuthenticationGuard } from './authentication.guard.js';
 
 const KEY = 'guard-key-0123456789abcdef';
@@ -52,6 +55,7 @@ function configWith(env: Record<string, string> = {}): AppConfig {
 function useStrategies(verifier: ApiKeyVerifier): void {
   new ApiKeyStrategy(verifier);
   new BearerStrategy(verifier);
+  new OidcStrategy(new OidcVerifier(undefined, pino({ level: 'silent' })));
 }
 
 /** Runs the guard inside a request context, as the request middleware would. */

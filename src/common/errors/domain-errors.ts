@@ -59,6 +59,13 @@ export class UnauthorizedError extends DomainError {
   }
 }
 
+/** Authenticated, but this caller may not do this (docs/security.md). */
+export class ForbiddenError extends DomainError {
+  constructor(message = 'You are not allowed to do this.') {
+    super('forbidden', message);
+  }
+}
+
 export class NotFoundError extends DomainError {
   constructor(message: string) {
     super('not_found', message);
@@ -77,15 +84,16 @@ export class SessionBusyError extends DomainError {
   }
 }
 
-export class PayloadTooLargeError extends DomainError {
-  constructor(message: string) {
-    super('payload_too_large', message);
-  }
-}
-
 export class UnsupportedMediaTypeError extends DomainError {
   constructor(message: string) {
     super('unsupported_media_type', message);
+  }
+}
+
+/** Too many requests from this caller, or too many failed authentications from its address (docs/security.md). */
+export class RateLimitedError extends DomainError {
+  constructor(retryAfterSeconds: number, message = `Too many requests. Try again in ${retryAfterSeconds} s.`) {
+    super('rate_limited', message, { retryAfterSeconds });
   }
 }
 

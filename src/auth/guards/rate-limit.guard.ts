@@ -1,0 +1,20 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Principal } from '../principal.js';
+import { RequestRateLimiter } from '../throttling/rate-limits.js';
+
+/**
+ * AGENTSPEC_RATE_LIMIT on the routes that run models or start work. A global guard registered
+ * after the AuthenticationGuard (Nest runs global guards in registration order), so the
+ * principal is known; before validation, so a refused request costs nothing more.
+ */
+@Injectable()
+export class RateLimitGuard implements CanActivate {
+  constructor(private readonly limiter: RequestRateLimiter) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const http = context.switchToHttp();
+    await this.limiter.check(http.getRequest<Request & { user?: Principal }>(), http.getResponse<Response>());
+    return true;
+  }
+}
