@@ -59,6 +59,7 @@ describe('parseModelRef', () => {
 describe('parseMockModel', () => {
   it.each([
     ['echo', { name: 'echo', latencyMs: 0, tokenDelayMs: 0 }],
+    ['echo?latency=200ms', { name: 'echo', latencyMs: 200, tokenDelayMs: 0 }],
     ['echo?latency=1.5s&token_delay=50', { name: 'echo', latencyMs: 1500, tokenDelayMs: 50 }],
     ['slow?token_delay=2m', { name: 'slow', latencyMs: 0, tokenDelayMs: 120_000 }],
     ['fail', { name: 'fail', latencyMs: 0, tokenDelayMs: 0, failure: { status: 500 } }],
@@ -69,8 +70,10 @@ describe('parseMockModel', () => {
   });
 
   it.each([
+    ['', 'invalid mock model name ""'],
     ['-echo', 'invalid mock model name "-echo"'],
     ['echo?latency', 'mock option "latency" needs one value'],
+    ['echo?latency=fast', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "fast"'],
     ['echo?latency=11m', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "11m"'],
     ['echo?latency=1s&latency=2s', 'mock option "latency" is given twice'],
     ['echo?fail=200', 'mock option "fail" must be an HTTP status from 400 to 599, not "200"'],

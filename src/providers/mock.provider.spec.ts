@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseMockModel } from '../definitions/model-ref.js';
 import { MockProvider, splitWords } from './mock.provider.js';
 import { type ChatMessage, type ChatRequest, type ChatStreamEvent, type ToolSpec } from './model-provider.js';
 import { collect, providerFailure } from '../../test/support/provider-assertions.js';
@@ -350,34 +349,5 @@ describe('MockProvider options', () => {
     const err = await providerFailure(mock.chat(ask('echo?speed=fast', 'hi')));
     expect(err.message).toMatch(/^mock\/echo\?speed=fast: unknown mock option "speed"/);
     expect(err.retryable).toBe(false);
-  });
-});
-
-describe('parseMockModel', () => {
-  it.each([
-    ['echo', { name: 'echo', latencyMs: 0, tokenDelayMs: 0 }],
-    ['echo?latency=200ms', { name: 'echo', latencyMs: 200, tokenDelayMs: 0 }],
-    ['echo?latency=1.5s&token_delay=50', { name: 'echo', latencyMs: 1500, tokenDelayMs: 50 }],
-    ['slow?token_delay=2m', { name: 'slow', latencyMs: 0, tokenDelayMs: 120_000 }],
-    ['fail', { name: 'fail', latencyMs: 0, tokenDelayMs: 0, failure: { status: 500 } }],
-    ['echo?fail=503&retry_after=1s', { name: 'echo', latencyMs: 0, tokenDelayMs: 0, failure: { status: 503, retryAfterMs: 1000 } }],
-    ['echo?fail_after=3', { name: 'echo', latencyMs: 0, tokenDelayMs: 0, failure: { status: 500, afterTokens: 3 } }],
-  ])('parses %s', (id, spec) => {
-    expect(parseMockModel(id)).toEqual(spec);
-  });
-
-  it.each([
-    ['', 'invalid mock model name ""'],
-    ['-echo', 'invalid mock model name "-echo"'],
-    ['echo?latency', 'mock option "latency" needs one value'],
-    ['echo?latency=fast', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "fast"'],
-    ['echo?latency=11m', 'mock option "latency" must be a duration up to 10m such as 200ms, 1.5s or 2m, not "11m"'],
-    ['echo?latency=1s&latency=2s', 'mock option "latency" is given twice'],
-    ['echo?fail=200', 'mock option "fail" must be an HTTP status from 400 to 599, not "200"'],
-    ['echo?fail_after=-1', 'mock option "fail_after" must be a whole number of tokens, not "-1"'],
-    ['echo?retry_after=1s', 'mock option "retry_after" needs a failure ("fail" or "fail_after")'],
-    ['echo?a=1?b=2', 'a mock model id has at most one "?"'],
-  ])('rejects %j', (id, message) => {
-    expect(() => parseMockModel(id)).toThrow(message);
   });
 });
