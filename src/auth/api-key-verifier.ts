@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { keyDigest } from './key-digest.js';
 import { ADMIN_ACCESS } from './access.js';
 import type { ManagedKeyCache } from './managed-keys/managed-key-cache.js';
 import type { Principal } from './principal.js';
@@ -19,7 +20,7 @@ export class ApiKeyVerifier {
     /** The keys of the served definitions' `user` blocks (docs/security.md "Principals and roles"). */
     private readonly users?: PrincipalDirectory,
   ) {
-    this.digests = keys.map(digest);
+    this.digests = keys.map(keyDigest);
   }
 
   get configured(): boolean {
@@ -27,7 +28,7 @@ export class ApiKeyVerifier {
   }
 
   verify(presented: string): Principal | undefined {
-    const candidate = digest(presented);
+    const candidate = keyDigest(presented);
     let match: Buffer | undefined;
     for (const known of this.digests) {
       if (timingSafeEqual(candidate, known)) match = known;
@@ -45,6 +46,3 @@ export class ApiKeyVerifier {
   }
 }
 
-function digest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
-}

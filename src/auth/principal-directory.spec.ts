@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ADMIN_ACCESS, AUDITOR_ACCESS } from './access.js';
-import { keyDigest, type UserBlock, UserDirectory, UserKeyError } from './principal-directory.js';
+import { keyDigest } from './key-digest.js';
+import { type UserBlock, UserDirectory, UserKeyError } from './principal-directory.js';
 
 const ENV: Record<string, string> = {
   ALICE_KEY: 'alice-key-0123456789',

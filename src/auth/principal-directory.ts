@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { type Access, accessForRole, type Role, type RoleGrants } from './access.js';
-import type { Principal } from './principal.js';
+import { keyDigest } from './key-digest.js';
+import { rolePrincipal, type Principal } from './principal.js';
 
 /**
  * The principals the served definitions declare (`user` blocks, docs/security.md "Principals
@@ -103,15 +103,6 @@ export class UserDirectory implements RoleGrants {
 
 /** `user:<name>`: what logs and audit rows record, the same whichever key the block has. */
 export function userPrincipal(user: UserBlock): Principal {
-  return Object.freeze({
-    kind: 'user_key',
-    id: `user:${user.name}`,
-    name: user.name,
-    roles: [user.role],
-    access: accessForRole(user.role, user.agents),
-  });
+  return rolePrincipal('user_key', `user:${user.name}`, user.name, user.role, user.agents);
 }
 
-export function keyDigest(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
-}

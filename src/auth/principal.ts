@@ -1,4 +1,4 @@
-import { ADMIN_ACCESS, type Access } from './access.js';
+import { accessForRole, ADMIN_ACCESS, type Access, type Role } from './access.js';
 
 /**
  * Who made a request. One type for every way in (API key, OIDC token, development mode), so
@@ -25,3 +25,8 @@ export const ANONYMOUS_PRINCIPAL: Principal = Object.freeze({
   roles: [],
   access: ADMIN_ACCESS,
 });
+
+/** A principal whose access follows from one role (and, for `user`, its agents): user blocks, managed keys. */
+export function rolePrincipal(kind: PrincipalKind, id: string, name: string, role: Role, agents: Iterable<string>): Principal {
+  return Object.freeze({ kind, id, name, roles: [role], access: accessForRole(role, agents) });
+}

@@ -23,16 +23,8 @@ export interface ApiKeyRecord {
   revokedAt: Date | null;
 }
 
-export interface NewApiKey {
-  name: string;
-  /** SHA-256 of the key, hex; the key itself never reaches the database. */
-  hash: string;
-  prefix: string;
-  role: Role;
-  agents: readonly string[];
-  expiresAt: Date | null;
-  createdBy: string;
-}
+/** A key to store: what the auth cache reads back (`hash` is the SHA-256 hex, never the key), plus its creator. */
+export type NewApiKey = Omit<ActiveManagedKey, 'id'> & { createdBy: string };
 
 /** Another key already has this display prefix (48 random bits; the caller draws a new key). */
 export class ApiKeyPrefixTakenError extends Error {

@@ -5,7 +5,7 @@ import { generateManagedKey } from '../auth/managed-keys/managed-key.js';
 import { InvalidRequestError, NotFoundError } from '../common/errors/domain-errors.js';
 import { ConfigValueError, parseDuration } from '../config/parsers.js';
 import { ApiKeyExpiryInPastError, ApiKeyPrefixTakenError, type ApiKeyRecord, ApiKeysRepository } from './api-keys.repository.js';
-import type { CreatedKeyDto, CreateKeyDto, KeyDto, ListKeysResponseDto } from './dto/key.dto.js';
+import { CreatedKeyDto, CreateKeyDto, KeyDto, ListKeysResponseDto } from './dto/key.dto.js';
 
 /** A key may live at most about 100 years (an expiry past that is a mistake, or "never"). */
 const MAX_LIFETIME_MS = 36_500 * 24 * 3_600_000;

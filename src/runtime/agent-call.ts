@@ -1,4 +1,4 @@
-import type { AgentCallDto } from '../common/dto/agent-call.dto.js';
+import { AgentCallDto } from '../common/dto/agent-call.dto.js';
 
 /** A call, normalised from a request body and its compatibility aliases. */
 export interface AgentCall {

@@ -1,5 +1,5 @@
 import type { Principal } from '../auth/principal.js';
-import type { ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
+import { ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import type { AgentRunResult } from '../engine/agent-loop.js';
 import type { AgentCall } from './agent-call.js';
 import type { PreparedRun, RunOptions } from './agent-runner.js';

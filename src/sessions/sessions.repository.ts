@@ -3,7 +3,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { queryRows } from '../database/query-rows.js';
 import { SessionBusyError } from '../common/errors/domain-errors.js';
-import type { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
+import { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
 
 /**
  * Returns "now" for every time comparison. Without one, the database clock decides, so all

@@ -13,7 +13,7 @@ import type { AgentCall } from '../runtime/agent-call.js';
 import { AgentRunner, type RunOptions } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
-import type { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
+import { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
 import { SessionLeaseLostError, SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;

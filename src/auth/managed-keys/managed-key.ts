@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { accessForRole, type Role } from '../access.js';
-import type { Principal } from '../principal.js';
+import { randomBytes } from 'node:crypto';
+import type { Role } from '../access.js';
+import { keyDigest } from '../key-digest.js';
+import { rolePrincipal, type Principal } from '../principal.js';
 
 /** Every managed key starts with this marker, so it is recognisable in a leak scan or a log. */
 export const MANAGED_KEY_MARKER = 'ask_';
@@ -30,7 +31,7 @@ export function isManagedKeyFormat(presented: string): boolean {
 }
 
 export function hashManagedKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return keyDigest(key).toString('hex');
 }
 
 /** A usable managed key as the store hands it to the cache (no secret, only its digest). */
@@ -46,11 +47,5 @@ export interface ActiveManagedKey {
 
 /** `mkey:<id>`: stable, never a secret, and the row's id for anyone reading an audit record. */
 export function managedKeyPrincipal(key: ActiveManagedKey): Principal {
-  return Object.freeze({
-    kind: 'managed_key',
-    id: `mkey:${key.id}`,
-    name: key.name,
-    roles: [key.role],
-    access: accessForRole(key.role, key.agents),
-  });
+  return rolePrincipal('managed_key', `mkey:${key.id}`, key.name, key.role, key.agents);
 }
