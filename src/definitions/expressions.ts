@@ -64,7 +64,7 @@ type WhenNode =
   | { kind: 'compare'; operator: ComparisonOperator; left: WhenNode; right: WhenNode }
   | { kind: 'call'; fn: FunctionName; args: WhenNode[] };
 
-const FUNCTIONS = {
+export const FUNCTIONS = {
   contains: 2,
   starts_with: 2,
   ends_with: 2,

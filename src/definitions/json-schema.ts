@@ -129,6 +129,7 @@ export const DEFINITIONS_SCHEMA: Schema = {
   type: 'object',
   properties: {
     package: obj({ name: str(), version: str('semantic version'), lang: str('"2.0" or "3.0"') }, ['name', 'version', 'lang']),
+    environment: str('the environment whose overrides were applied to the agents; absent: the base values'),
     prompts: list('prompt'),
     skills: list('skill'),
     agents: list('agent'),

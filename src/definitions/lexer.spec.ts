@@ -50,15 +50,20 @@ describe('tokenize', () => {
   });
 
   it('reads comparison operators and refuses the ones the language does not have', () => {
-    const { tokens, errors } = lex('a == b != c >= d <= e > f < g = h && i || j ; k !l');
+    const { tokens, errors } = lex('a == b != c >= d <= e > f < g = h && i || j ; k !l & m | n * o');
     expect(tokens.filter((t) => t[0] === 'Operator').map((t) => t[1])).toEqual(['==', '!=', '>=', '<=', '>', '<']);
+    expect(tokens.filter((t) => t[0] === 'Punct').map((t) => [t[1], t[3]])).toEqual([
+      ['&&', 35],
+      ['||', 40],
+      ['!', 49],
+      ['*', 60],
+    ]);
     expect(errors.split('\n').filter((l) => !l.startsWith('  hint')).join('\n')).toBe(
       [
         'f.ias:1:31: error: unexpected character "="',
-        'f.ias:1:35: error: unexpected "&&"',
-        'f.ias:1:40: error: unexpected "||"',
         'f.ias:1:45: error: unexpected character ";"',
-        'f.ias:1:49: error: unexpected character "!"',
+        'f.ias:1:52: error: unexpected "&"',
+        'f.ias:1:56: error: unexpected "|"',
       ].join('\n'),
     );
   });

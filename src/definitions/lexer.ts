@@ -4,7 +4,7 @@ export enum TokenKind {
   Ident,
   String,
   Number,
-  /** `{ } [ ] ( ) , . :` */
+  /** `{ } [ ] ( ) , . : *`, and `&& || !` (spellings of and, or, not in conditions) */
   Punct,
   /** `== != > >= < <=` */
   Operator,
@@ -32,6 +32,7 @@ const enum Ch {
   Amp = 38,
   LParen = 40,
   RParen = 41,
+  Star = 42,
   Comma = 44,
   Minus = 45,
   Dot = 46,
@@ -171,6 +172,7 @@ export class Lexer {
       case Ch.Comma:
       case Ch.Dot:
       case Ch.Colon:
+      case Ch.Star:
         this.i = i + 1;
         return this.make(TokenKind.Punct, source[start], start, line, lineStart);
       case Ch.Equals:
@@ -187,8 +189,7 @@ export class Lexer {
           return this.make(TokenKind.Operator, '!=', start, line, lineStart);
         }
         this.i = i + 1;
-        this.err(start, line, lineStart, 'unexpected character "!"', 'negate with "not"');
-        return undefined;
+        return this.make(TokenKind.Punct, '!', start, line, lineStart);
       case Ch.Greater:
       case Ch.Less:
         this.i = i + (source.charCodeAt(i + 1) === Ch.Equals ? 2 : 1);
@@ -197,6 +198,7 @@ export class Lexer {
       case Ch.Pipe: {
         this.i = i + (source.charCodeAt(i + 1) === c ? 2 : 1);
         const text = source.slice(start, this.i);
+        if (text.length === 2) return this.make(TokenKind.Punct, text, start, line, lineStart);
         this.err(start, line, lineStart, `unexpected "${text}"`, `combine conditions with "${c === Ch.Amp ? 'and' : 'or'}"`);
         return undefined;
       }

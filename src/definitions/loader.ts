@@ -7,7 +7,7 @@ import { finalizeDraft, mergeDrafts } from './lower.js';
 import type { Definitions } from './model.js';
 import { ParsedFile, parseIas } from './parser.js';
 import { Locator, PositionIndex } from './positions.js';
-import { validateDraft } from './validator.js';
+import { checkDefinitions } from './checks.js';
 
 export type LoadResult =
   | { ok: true; definitions: Definitions; warnings: Diagnostic[]; files: string[] }
@@ -77,6 +77,8 @@ export interface LoadOptions {
   host?: SourceHost;
   /** Paths in messages are shown relative to this folder when inside it (default: the process's). */
   cwd?: string;
+  /** The `environment` block to apply to the agents (AGENTSPEC_ENVIRONMENT); unset: the base values. */
+  environment?: string;
 }
 
 const DOCUMENT_EXTENSIONS: Record<string, DocumentFormat> = { '.json': 'json', '.yaml': 'yaml', '.yml': 'yaml' };
@@ -102,19 +104,19 @@ export async function loadDefinitions(path: string, options: LoadOptions = {}): 
   }
   if (kind === 'file') {
     const format = DOCUMENT_EXTENSIONS[nodePath.extname(target).toLowerCase()];
-    if (format !== undefined) return loadDocument(host, target, display(target), format, diags);
+    if (format !== undefined) return loadDocument(host, target, display(target), format, diags, options.environment);
     if (nodePath.extname(target).toLowerCase() !== '.ias') {
       diags.error(at(display(target)), `cannot read definitions from ${path}: expected a .ias, .json, .yaml or .yml file, or a folder`);
       return fail(diags, []);
     }
-    return loadIas(host, [target], display, diags);
+    return loadIas(host, [target], display, diags, options.environment);
   }
   const entries = await iasFilesIn(host, target);
   if (entries.length === 0) {
     diags.error(at(display(target)), `no .ias files in ${path}`);
     return fail(diags, []);
   }
-  return loadIas(host, entries, display, diags);
+  return loadIas(host, entries, display, diags, options.environment);
 }
 
 function at(file: string): SourcePos {
@@ -141,6 +143,7 @@ async function loadDocument(
   shown: string,
   format: DocumentFormat,
   diags: DiagnosticBag,
+  environment: string | undefined,
 ): Promise<LoadResult> {
   let text: string;
   try {
@@ -151,7 +154,7 @@ async function loadDocument(
   }
   const { draft, locator } = readModelDocument(text, shown, format, diags);
   if (draft === undefined) return fail(diags, [shown]);
-  return conclude(draft, locator, diags, [shown], true, () => false);
+  return conclude(draft, locator, diags, [shown], true, () => false, environment);
 }
 
 async function loadIas(
@@ -159,6 +162,7 @@ async function loadIas(
   entries: string[],
   display: (p: string) => string,
   readErrors: DiagnosticBag,
+  environment: string | undefined,
 ): Promise<LoadResult> {
   // First pass without recording positions, which costs a third of the time on large sets.
   // Any problem at all (even a warning) and the files are parsed again with positions.
@@ -194,17 +198,17 @@ async function loadIas(
 
   let draft = mergeDrafts(parsed);
   const written = (target: object, key: string): boolean => positions.get(target, key) !== undefined;
-  const options = { checkPackage: false, written, describePos };
+  const options = { checkPackage: false, written, describePos, environment, entry: positions.at([]) };
   if (readErrors.items.length === 0 && diags.items.length === 0) {
     positions.bindRoot(draft);
-    validateDraft(draft, positions, diags, options);
+    checkDefinitions(draft, positions, diags, options);
     if (diags.items.length === 0) return { ok: true, definitions: finalizeDraft(draft), warnings: [], files: shownFiles };
   }
   diags = readErrors;
   positions = new PositionIndex(positions.at([]), true);
   draft = mergeDrafts(texts.map((text, i) => parseIas(text, shownFiles[i], diags, positions)));
   positions.bindRoot(draft);
-  return conclude(draft, positions, diags, shownFiles, false, written);
+  return conclude(draft, positions, diags, shownFiles, false, written, environment);
 }
 
 function describePos(p: SourcePos): string {
@@ -248,8 +252,9 @@ function conclude(
   files: string[],
   checkPackage: boolean,
   written: (target: object, key: string) => boolean,
+  environment: string | undefined,
 ): LoadResult {
-  validateDraft(draft, locator, diags, { checkPackage, written, describePos });
+  checkDefinitions(draft, locator, diags, { checkPackage, written, describePos, environment, entry: locator.at([]) });
   if (diags.errorCount > 0) return fail(diags, files);
   return { ok: true, definitions: finalizeDraft(draft), warnings: sortDiagnostics(diags.items, files), files };
 }

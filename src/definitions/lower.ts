@@ -58,6 +58,7 @@ function ms(text: string | undefined): number | undefined {
 export function finalizeDraft(d: DefinitionsDraft): Definitions {
   return {
     package: { name: d.package.name ?? '', version: d.package.version ?? '', lang: d.package.lang ?? '' },
+    ...(d.environment === undefined ? {} : { environment: d.environment }),
     prompts: d.prompts.map((p) =>
       compact({
         name: p.name,

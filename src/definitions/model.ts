@@ -306,6 +306,11 @@ export interface Binding {
 
 export interface Definitions {
   package: PackageInfo;
+  /**
+   * The environment whose overrides were applied to the agents (AGENTSPEC_ENVIRONMENT, or
+   * `check --env`); absent when the base values are served.
+   */
+  environment?: string;
   prompts: Prompt[];
   skills: Skill[];
   agents: Agent[];

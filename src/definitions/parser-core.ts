@@ -1,3 +1,4 @@
+import { CONDITION_FUNCTION_NAMES, conditionFunction } from './condition-functions.js';
 import { DiagnosticBag, SourcePos, didYouMean } from './diagnostics.js';
 import { Lexer, Token, TokenKind } from './lexer.js';
 import type { GenericValue } from './model.js';
@@ -33,6 +34,12 @@ export const TOP_LEVEL = new Set<string>(TOP_LEVEL_STATEMENTS);
 const MAX_NESTING = 64;
 
 export type Handler = (attribute: Token) => void;
+
+/** Where a generic value's positions go: `key` on `target`, nested keys as `key.sub`, `key.0`. */
+export interface MarkAt {
+  target: object;
+  key: string;
+}
 
 const ATTRIBUTE_INDEX = new WeakMap<readonly string[], Map<string, number>>();
 
@@ -391,10 +398,10 @@ export abstract class ParserCore {
 
   // ---- generic values, for the blocks the runtime keeps but does not act on ----
 
-  protected genericValue(attr: Token): GenericValue | undefined {
+  protected genericValue(attr: Token, at?: MarkAt): GenericValue | undefined {
     if (!this.enter()) return undefined;
     try {
-      return this.genericValueInner(attr);
+      return this.genericValueInner(attr, at);
     } finally {
       this.depth--;
     }
@@ -412,8 +419,9 @@ export abstract class ParserCore {
     return true;
   }
 
-  protected genericValueInner(attr: Token): GenericValue | undefined {
+  protected genericValueInner(attr: Token, at?: MarkAt): GenericValue | undefined {
     const t = this.peek();
+    if (at !== undefined && this.onSameLine(t)) this.mark(at.target, at.key, t);
     if (t.kind === TokenKind.String || t.kind === TokenKind.Number) {
       this.next();
       return t.kind === TokenKind.Number ? Number(t.text) : t.text;
@@ -426,22 +434,22 @@ export abstract class ParserCore {
       this.next();
       const items: GenericValue[] = [];
       this.listItems(attr, () => {
-        const v = this.genericValue(attr);
+        const v = this.genericValue(attr, at && { target: at.target, key: `${at.key}.${items.length}` });
         if (v === undefined) return false;
         items.push(v);
         return true;
       });
       return items;
     }
-    if (this.isPunct(t, '{')) return this.genericBlock(`the "${attr.text}" block`);
+    if (this.isPunct(t, '{')) return this.genericBlock(`the "${attr.text}" block`, at);
     return this.missingOrWrong(attr, 'a value');
   }
 
-  protected genericBlock(context: string): Record<string, GenericValue> {
+  protected genericBlock(context: string, at?: MarkAt): Record<string, GenericValue> {
     const result: Record<string, GenericValue> = {};
     this.block(context, null, (k) => {
       if (Object.hasOwn(result, k.text)) this.error(k, `"${k.text}" is set twice in ${context}`);
-      const v = this.genericValue(k);
+      const v = this.genericValue(k, at && { target: at.target, key: `${at.key}.${k.text}` });
       if (v !== undefined) result[k.text] = v;
     });
     return result;
@@ -472,7 +480,7 @@ export abstract class ParserCore {
   protected orExpression(): string | undefined {
     let left = this.andExpression();
     if (left === undefined) return undefined;
-    while (this.isWord(this.peek(), 'or')) {
+    while (this.isWord(this.peek(), 'or') || this.isPunct(this.peek(), '||')) {
       this.next();
       const right = this.andExpression();
       if (right === undefined) return undefined;
@@ -484,7 +492,7 @@ export abstract class ParserCore {
   protected andExpression(): string | undefined {
     let left = this.notExpression();
     if (left === undefined) return undefined;
-    while (this.isWord(this.peek(), 'and')) {
+    while (this.isWord(this.peek(), 'and') || this.isPunct(this.peek(), '&&')) {
       this.next();
       const right = this.notExpression();
       if (right === undefined) return undefined;
@@ -494,7 +502,7 @@ export abstract class ParserCore {
   }
 
   protected notExpression(): string | undefined {
-    if (this.isWord(this.peek(), 'not')) {
+    if (this.isWord(this.peek(), 'not') || this.isPunct(this.peek(), '!')) {
       this.next();
       if (!this.enter()) return undefined;
       const operand = this.notExpression();
@@ -521,6 +529,8 @@ export abstract class ParserCore {
       return t.text;
     }
     if (t.kind === TokenKind.Ident && t.text !== 'and' && t.text !== 'or') {
+      const open = this.peek(1);
+      if (this.isPunct(open, '(') && !open.newline) return this.call(t);
       this.next();
       let path = t.text;
       while (this.isPunct(this.peek(), '.')) {
@@ -563,5 +573,39 @@ export abstract class ParserCore {
     }
     this.error(t, `expected a condition or value, got ${this.describe(t)}`);
     return undefined;
+  }
+
+  /**
+   * `name(a, b)`, its name spelled as in condition-functions.ts; returned under the function's
+   * canonical name. An unknown function or a wrong number of arguments is reported, and the
+   * call still read whole so that the rest of the condition is not misread.
+   */
+  private call(nameTok: Token): string | undefined {
+    this.next();
+    this.next();
+    const args: string[] = [];
+    while (!this.isPunct(this.peek(), ')')) {
+      const arg = this.expression();
+      if (arg === undefined) return undefined;
+      args.push(arg);
+      const sep = this.peek();
+      if (this.isPunct(sep, ',')) this.next();
+      else if (!this.isPunct(sep, ')')) {
+        this.error(sep, `expected "," or ")" in the call of ${nameTok.text}, got ${this.describe(sep)}`);
+        return undefined;
+      }
+    }
+    this.next();
+    const fn = conditionFunction(nameTok.text);
+    if (fn === undefined) {
+      this.error(
+        nameTok,
+        `unknown function "${nameTok.text}" in a condition`,
+        didYouMean(nameTok.text, CONDITION_FUNCTION_NAMES) ?? `functions: ${CONDITION_FUNCTION_NAMES.join(', ')}`,
+      );
+    } else if (args.length !== fn.arity) {
+      this.error(nameTok, `${nameTok.text}() takes ${fn.arity} argument${fn.arity === 1 ? '' : 's'}, got ${args.length}`);
+    }
+    return `${fn?.name ?? nameTok.text}(${args.join(', ')})`;
   }
 }

@@ -4,7 +4,7 @@ import { emptyDraft } from './draft.js';
 import { Lexer, Token, TokenKind } from './lexer.js';
 import { AgentBlocksParser } from './parser-agent-blocks.js';
 import { TOP_LEVEL_STATEMENTS } from './parser-core.js';
-import type { Field, PackageInfo, Prompt, PromptVariable, TypeField } from './model.js';
+import type { Field, GenericValue, PackageInfo, Prompt, PromptVariable, TypeField } from './model.js';
 import { PositionIndex } from './positions.js';
 
 export interface ImportRequest {
@@ -818,9 +818,44 @@ class Parser extends AgentBlocksParser {
         return;
       }
       this.next();
-      const attributes = this.genericBlock(`the ${kind.text} "${nameTok.text}" override of ${ctx}`);
-      env.overrides.push({ resource: kind.text, name: nameTok.text, attributes });
+      const override: DefinitionsDraft['environments'][number]['overrides'][number] = { resource: kind.text, name: nameTok.text, attributes: {} };
+      this.mark(override, '', kind);
+      this.mark(override, 'resource', kind);
+      this.mark(override, 'name', nameTok);
+      this.mark(override, 'attributes', this.peek());
+      env.overrides.push(override);
+      override.attributes = this.overrideAttributes(override, `the ${kind.text} "${nameTok.text}" override of ${ctx}`);
     });
+  }
+
+  /**
+   * The attributes of an environment override, as generic values with their positions. An
+   * agent's `budget daily 5` may be written as in the agent (repeatable) or as a block
+   * `budget { daily 5 }`; both give `budget: { daily: 5 }`. environments.ts checks the rest
+   * (including the period's name).
+   */
+  private overrideAttributes(override: object, context: string): Record<string, GenericValue> {
+    const result: Record<string, GenericValue> = {};
+    this.block(context, null, (k) => {
+      this.mark(override, `keys.${k.text}`, k);
+      const period = this.peek();
+      const amount = period.kind === TokenKind.Ident && !period.newline ? this.peek(1) : undefined;
+      if (k.text === 'budget' && amount?.kind === TokenKind.Number && !amount.newline) {
+        this.next();
+        const budget = result.budget !== undefined && typeof result.budget === 'object' && !Array.isArray(result.budget) ? result.budget : {};
+        result.budget = budget;
+        if (Object.hasOwn(budget, period.text)) this.error(period, `"budget ${period.text}" is set twice in ${context}`);
+        this.mark(override, `keys.budget.${period.text}`, period);
+        this.mark(override, `attributes.budget.${period.text}`, amount);
+        this.next();
+        budget[period.text] = Number(amount.text);
+        return;
+      }
+      if (Object.hasOwn(result, k.text)) this.error(k, `"${k.text}" is set twice in ${context}`);
+      const v = this.genericValue(k, { target: override, key: `attributes.${k.text}` });
+      if (v !== undefined) result[k.text] = v;
+    });
+    return result;
   }
 
   /** `policy "n" { deny|allow|require <rest of the line> ⏎ … }` */
@@ -830,25 +865,41 @@ class Parser extends AgentBlocksParser {
     this.draft.policies.push(policy);
     const ctx = `policy "${policy.name}"`;
     this.block(ctx, POLICY_ACTIONS, (action) => {
-      const parts: string[] = [];
+      // Words are joined by a space; tokens written without space between them (`gpt-4.1`,
+      // `gpt-*`) are joined as written.
+      const parts: { text: string; tok: Token; end: number }[] = [];
       while (this.onSameLine(this.peek())) {
         const t = this.next();
-        if (t.kind === TokenKind.Punct && t.text !== '.') {
+        if (t.kind === TokenKind.Punct && t.text !== '.' && t.text !== '*') {
           this.error(t, `unexpected ${this.describe(t)} in a rule of ${ctx}`);
           this.skipRestOfClause();
           break;
         }
-        parts.push(t.text);
+        const last = parts[parts.length - 1];
+        const glued = last !== undefined && parts.length > 1 && t.kind !== TokenKind.String && last.end === t.column && last.tok.line === t.line;
+        if (glued) {
+          last.text += t.text;
+          last.end = t.column + t.text.length;
+        } else {
+          parts.push({ text: t.text, tok: t, end: t.kind === TokenKind.String ? -1 : t.column + t.text.length });
+        }
       }
       if (parts.length === 0) {
         this.error(action, `the ${action.text} rule of ${ctx} names nothing`, `write: ${action.text} model "name"`);
         return;
       }
-      policy.rules.push({
+      const rule: DefinitionsDraft['policies'][number]['rules'][number] = {
         action: action.text as 'deny' | 'allow' | 'require',
-        resource: parts[0],
-        subject: parts.slice(1).join(' '),
-      });
+        resource: parts[0].text,
+        subject: parts
+          .slice(1)
+          .map((p) => p.text)
+          .join(' '),
+      };
+      this.mark(rule, '', action);
+      this.mark(rule, 'resource', parts[0].tok);
+      this.mark(rule, 'subject', parts.length > 1 ? parts[1].tok : parts[0].tok);
+      policy.rules.push(rule);
     }, new Set(POLICY_ACTIONS));
   }
 
