@@ -9,48 +9,69 @@ const RULE_ATTRS = ['rule'];
 const CASE_ATTRS = ['case'];
 
 /**
- * The blocks of IntentLang 3.0 inside an agent: `config`, `validate`, `eval` and the `on input`
- * control flow. Kept in the model; the runtime does not act on them yet.
+ * The blocks of IntentLang 3.0 inside an agent: `config` (typed in config-params.ts, resolved
+ * at start), `validate`, `eval` and the `on input` control flow, which are kept in the model.
  */
 export abstract class AgentBlocksParser extends ParserCore {
-  /** `config { name type [required] [secret] [default v] ["description"] ⏎ … }`, one per line. */
+  /**
+   * `config { name type [required] [secret] [default v] ["description"] ⏎ … }`, one parameter
+   * per line. The description may also stand alone on the next line, as the published
+   * examples write it.
+   */
   protected configParams(context: string): ConfigParam[] {
     const params: ConfigParam[] = [];
     this.block(context, null, (nameTok) => {
       const p: ConfigParam = { name: nameTok.text, type: '', required: false, secret: false };
       this.mark(p, '', nameTok);
       params.push(p);
-      const typeTok = this.peek();
-      if (typeTok.kind !== TokenKind.Ident || !this.onSameLine(typeTok)) {
-        this.error(nameTok, `config parameter "${p.name}" needs a type`, `write: ${p.name} string`);
+      this.configParamLine(p, nameTok);
+      const d = this.peek();
+      if (d.kind !== TokenKind.String || !d.newline || this.onSameLine(this.peek(1))) return;
+      this.next();
+      if (p.description !== undefined) {
+        this.error(d, `config parameter "${p.name}" already has a description`, 'write one description, on the line or alone on the next one');
         return;
       }
-      this.next();
-      p.type = typeTok.text;
-      while (this.onSameLine(this.peek())) {
-        const m = this.next();
-        if (this.isWord(m, 'required')) p.required = true;
-        else if (this.isWord(m, 'secret')) p.secret = true;
-        else if (m.kind === TokenKind.String) p.description = m.text;
-        else if (this.isWord(m, 'default')) {
-          const v = this.peek();
-          if (v.kind === TokenKind.String || v.kind === TokenKind.Number || this.isWord(v, 'true') || this.isWord(v, 'false')) {
-            this.next();
-            p.default = v.kind === TokenKind.Number ? Number(v.text) : v.kind === TokenKind.String ? v.text : v.text === 'true';
-          } else {
-            this.missingOrWrong(m, 'a string, number or boolean');
-          }
-        } else {
-          this.error(
-            m,
-            `unexpected ${this.describe(m)} in config parameter "${p.name}"`,
-            'one parameter per line: name type [required] [secret] [default value] ["description"]',
-          );
-          this.skipRestOfClause();
-        }
-      }
+      p.description = d.text;
+      this.mark(p, 'description', d);
     });
     return params;
+  }
+
+  private configParamLine(p: ConfigParam, nameTok: Token): void {
+    const typeTok = this.peek();
+    if (typeTok.kind !== TokenKind.Ident || !this.onSameLine(typeTok)) {
+      this.error(nameTok, `config parameter "${p.name}" needs a type`, `write: ${p.name} string`);
+      return;
+    }
+    this.next();
+    p.type = typeTok.text;
+    this.mark(p, 'type', typeTok);
+    while (this.onSameLine(this.peek())) {
+      const m = this.next();
+      if (this.isWord(m, 'required')) p.required = true;
+      else if (this.isWord(m, 'secret')) p.secret = true;
+      else if (m.kind === TokenKind.String) {
+        p.description = m.text;
+        this.mark(p, 'description', m);
+      } else if (this.isWord(m, 'default')) {
+        const v = this.peek();
+        if (v.kind === TokenKind.String || v.kind === TokenKind.Number || this.isWord(v, 'true') || this.isWord(v, 'false')) {
+          this.next();
+          p.default = v.kind === TokenKind.Number ? Number(v.text) : v.kind === TokenKind.String ? v.text : v.text === 'true';
+          this.mark(p, 'default', v);
+        } else {
+          this.missingOrWrong(m, 'a string, number or boolean');
+        }
+      } else {
+        this.error(
+          m,
+          `unexpected ${this.describe(m)} in config parameter "${p.name}"`,
+          'one parameter per line: name type [required] [secret] [default value] ["description"]',
+        );
+        this.skipRestOfClause();
+      }
+    }
   }
 
   /** `validate { rule name severity [max_retries n] ["message"] [when <condition>] … }` */

@@ -26,3 +26,27 @@ describe('renderPrompt', () => {
     expect(renderPrompt(template, { customer: '$& $1 {{plan}}' })).toContain('Hi $& $1 {{plan}}, plan free');
   });
 });
+
+describe('renderPrompt with the agent config', () => {
+  const withConfig = {
+    name: 'p',
+    content: 'Tier {{config.tier}}, limit {{ config.limit }}, unset [{{config.note}}], for {{who}}.',
+    variables: [{ name: 'who', required: true }],
+    config: new Map<string, string | number | boolean>([
+      ['tier', 'gold'],
+      ['limit', 50],
+    ]),
+  };
+
+  it('fills {{config.name}} from the config, never from the caller, and never rescans values', () => {
+    expect(renderPrompt(withConfig, { who: '{{config.tier}}', 'config.tier': 'free' })).toBe(
+      'Tier gold, limit 50, unset [], for {{config.tier}}.',
+    );
+  });
+
+  it('leaves {{config.name}} as written when the template carries no config', () => {
+    expect(renderPrompt({ ...withConfig, config: undefined }, { who: 'Ada' })).toBe(
+      'Tier {{config.tier}}, limit {{ config.limit }}, unset [{{config.note}}], for Ada.',
+    );
+  });
+});

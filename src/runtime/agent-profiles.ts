@@ -4,6 +4,7 @@ import type { Agent, Definitions, Skill } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
 import { toolSpecFor } from '../engine/tool-schema.js';
 import { ToolFactory, type ToolConfig } from '../engine/tools/index.js';
+import type { AgentConfigValues } from './agent-config.js';
 
 export const DEFAULT_MAX_TURNS = 10;
 
@@ -13,7 +14,10 @@ export interface BuiltAgents {
   tools: ToolFactory;
 }
 
-export function buildAgents(definitions: Definitions, config: AppConfig): BuiltAgents {
+const NO_CONFIG: AgentConfigValues = { values: new Map(), secrets: new Set() };
+
+/** `agentConfig`: each agent's config values (src/runtime/agent-config.ts). */
+export function buildAgents(definitions: Definitions, config: AppConfig, agentConfig: ReadonlyMap<string, AgentConfigValues>): BuiltAgents {
   const secrets = new Map(definitions.secrets.map((secret) => [secret.name, secret]));
   const tools = new ToolFactory({
     httpAllowHosts: config.httpToolAllowHosts,
@@ -37,7 +41,7 @@ export function buildAgents(definitions: Definitions, config: AppConfig): BuiltA
   const skills = new Map(definitions.skills.map((skill) => [skill.name, skill]));
   const profiles = new Map<string, AgentProfile>();
   for (const agent of definitions.agents) {
-    profiles.set(agent.name, profileFor(agent, prompts, skills, tools));
+    profiles.set(agent.name, profileFor(agent, prompts, skills, tools, agentConfig.get(agent.name) ?? NO_CONFIG));
   }
   return { profiles, tools };
 }
@@ -47,16 +51,26 @@ function profileFor(
   prompts: Map<string, Definitions['prompts'][number]>,
   skills: Map<string, Skill>,
   tools: ToolFactory,
+  config: AgentConfigValues,
 ): AgentProfile {
   const prompt = prompts.get(agent.prompt);
+  // Secrets never reach a prompt (refused when the definitions load; left out here as well).
+  const promptConfig = new Map([...config.values].filter(([name]) => !config.secrets.has(name)));
+  const hiddenValues = [...config.secrets].flatMap((name) => {
+    const value = config.values.get(name);
+    return value === undefined ? [] : [String(value)];
+  });
   return {
     name: agent.name,
     models: agent.models,
-    prompt: prompt && { name: prompt.name, content: prompt.content, variables: prompt.variables },
+    prompt: prompt && { name: prompt.name, content: prompt.content, variables: prompt.variables, config: promptConfig },
     tools: agent.skills
       .map((name) => skills.get(name))
       .filter((skill): skill is Skill => skill !== undefined)
-      .map((skill) => ({ spec: toolSpecFor(skill), tool: tools.create(toolConfigFor(skill)) })),
+      .map((skill) => ({
+        spec: toolSpecFor(skill),
+        tool: tools.create(toolConfigFor(skill, { configValues: config.values, hiddenValues })),
+      })),
     maxTurns: agent.max_turns ?? DEFAULT_MAX_TURNS,
     tokenBudget: agent.token_budget,
     temperature: agent.temperature,
@@ -64,7 +78,10 @@ function profileFor(
   };
 }
 
-function toolConfigFor(skill: Skill): ToolConfig {
+function toolConfigFor(
+  skill: Skill,
+  agentConfig: { configValues: AgentConfigValues['values']; hiddenValues: readonly string[] },
+): ToolConfig {
   const tool = skill.tool;
   switch (tool.type) {
     case 'http':
@@ -76,6 +93,7 @@ function toolConfigFor(skill: Skill): ToolConfig {
         headers: tool.headers,
         bodyTemplate: tool.body_template,
         timeoutMs: tool.timeout_ms,
+        ...agentConfig,
       };
     case 'command':
       return {
@@ -86,6 +104,7 @@ function toolConfigFor(skill: Skill): ToolConfig {
         timeoutMs: tool.timeout_ms,
         env: tool.env,
         secrets: tool.secrets,
+        ...agentConfig,
       };
     case 'inline':
       return {

@@ -153,3 +153,26 @@ describe('CommandTool', () => {
     });
   });
 });
+
+describe('CommandTool with the agent config', () => {
+  it('fills {{config.name}} in args and env values, and hides secret config values in what it returns', async () => {
+    const script = 'process.stdout.write(JSON.stringify({ argv: process.argv.slice(1), token: process.env.TOKEN }))';
+    const tool = new CommandTool(
+      {
+        name: 'script',
+        binary: NODE,
+        args: ['-e', script, '--', '--region={{config.region}}', '{{q}}'],
+        env: { TOKEN: '{{config.token}}' },
+        configValues: new Map([
+          ['region', 'eu'],
+          ['token', 'tok-config-secret'],
+        ]),
+        hiddenValues: ['tok-config-secret'],
+      },
+      allowed,
+    );
+    const result = await tool.run({ q: '{{config.token}}' }, {});
+    expect(result.error).toBeUndefined();
+    expect(JSON.parse(result.output)).toEqual({ argv: ['--region=eu', '{{q}}'], token: '[redacted]' });
+  });
+});

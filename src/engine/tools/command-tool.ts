@@ -1,5 +1,7 @@
+import type { ConfigValue } from '../../definitions/index.js';
 import { runChildProcess } from './child-process-runner.js';
 import { redactSecrets, resolveSecrets, type SecretResolver } from './secrets.js';
+import { fillConfig } from './template.js';
 import type { Tool, ToolContext, ToolResult } from './tool.js';
 import { excerpt, MAX_TOOL_OUTPUT_BYTES, toolFailure, truncationNote } from './tool-output.js';
 
@@ -13,12 +15,16 @@ export interface CommandToolConfig {
   name: string;
   /** Must appear, spelled exactly the same, in the command allowlist. */
   binary: string;
-  /** Fixed; the model's arguments never become command-line arguments. */
+  /** Fixed but for `{{config.name}}`; the model's arguments never become command-line arguments. */
   args?: readonly string[];
   timeoutMs?: number;
   env?: Record<string, string>;
   /** Environment variable name → secret name. */
   secrets?: Record<string, string>;
+  /** The agent's config values, for `{{config.name}}` in args and env values. */
+  configValues?: ReadonlyMap<string, ConfigValue>;
+  /** Values hidden from what the tool returns: the agent's secret config values. */
+  hiddenValues?: readonly string[];
 }
 
 export interface CommandToolOptions {
@@ -57,15 +63,18 @@ export class CommandTool implements Tool {
     const secretEntries = Object.entries(this.config.secrets ?? {});
     const secrets = await resolveSecrets(secretEntries.map(([, secret]) => secret), this.options.resolveSecret);
     if (!secrets.ok) return toolFailure(`secret "${secrets.missing}" is not available`);
-    const env: Record<string, string> = { PATH: this.options.path ?? DEFAULT_CHILD_PATH, ...this.config.env };
+    const config = this.config.configValues;
+    const env: Record<string, string> = { PATH: this.options.path ?? DEFAULT_CHILD_PATH };
+    for (const [variable, value] of Object.entries(this.config.env ?? {})) env[variable] = fillConfig(value, config);
     for (const [variable, secret] of secretEntries) env[variable] = secrets.values.get(secret) ?? '';
-    const hide = (text: string) => redactSecrets(text, secrets.values.values());
+    const hidden = [...secrets.values.values(), ...(this.config.hiddenValues ?? [])];
+    const hide = (text: string) => redactSecrets(text, hidden);
 
     const timeoutMs = this.config.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const maxOutputBytes = this.options.maxOutputBytes ?? MAX_TOOL_OUTPUT_BYTES;
     const outcome = await runChildProcess({
       command: binary,
-      args: this.config.args ?? [],
+      args: (this.config.args ?? []).map((arg) => fillConfig(arg, config)),
       env,
       stdin: JSON.stringify(args),
       timeoutMs,

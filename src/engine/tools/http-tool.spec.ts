@@ -304,3 +304,32 @@ describe('HttpTool SSRF guard', () => {
     expect(result.error).toBe('the host could not be resolved (ENOTFOUND)');
   });
 });
+
+describe('HttpTool with the agent config', () => {
+  it('fills {{config.name}} in the url, headers and body, and hides secret config values in what it returns', async () => {
+    handler = (req, res) => {
+      res.statusCode = 502;
+      res.end(`upstream refused ${String(req.headers.authorization)}`);
+    };
+    const http = tool({
+      method: 'POST',
+      url: local('/{{config.region}}/search?q={{q}}'),
+      headers: { Authorization: 'Bearer {{config.token}}' },
+      bodyTemplate: '{"q": "{{q}}", "limit": {{config.limit}}}',
+      configValues: new Map<string, string | number>([
+        ['region', 'eu'],
+        ['limit', 20],
+        ['token', 'tok-config-secret'],
+      ]),
+      hiddenValues: ['tok-config-secret'],
+    });
+
+    const result = await http.run({ q: '{{config.token}}' }, {});
+
+    expect(seen[0].url).toBe('/eu/search?q=%7B%7Bconfig.token%7D%7D');
+    expect(seen[0].headers.authorization).toBe('Bearer tok-config-secret');
+    expect(JSON.parse(seen[0].body)).toEqual({ q: '{{config.token}}', limit: 20 });
+    expect(result.error).toBe('HTTP 502 Bad Gateway: upstream refused Bearer [redacted]');
+    expect(JSON.stringify(result)).not.toContain('tok-config-secret');
+  });
+});

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
+import type { ConfigValue } from '../../definitions/index.js';
 import { isIpLiteral } from './address-classifier.js';
 import { redactSecrets, resolveSecrets, type SecretResolver } from './secrets.js';
 import {
@@ -21,13 +22,17 @@ export interface HttpToolConfig {
   name: string;
   /** Default GET. */
   method?: string;
-  /** `{{field}}` values are URL-encoded; `{{secrets.name}}` inserts a secret. */
+  /** `{{field}}` values are URL-encoded, as are `{{secrets.name}}` and `{{config.name}}`. */
   url: string;
-  /** Values may hold `{{field}}` and `{{secrets.name}}` (inserted as they are). */
+  /** Values may hold `{{field}}`, `{{secrets.name}}` and `{{config.name}}` (inserted as they are). */
   headers?: Record<string, string>;
   /** JSON bodies (by content type, or a template starting with `{`/`[`) get JSON-escaped values. */
   bodyTemplate?: string;
   timeoutMs?: number;
+  /** The agent's config values, for `{{config.name}}` in the url, headers and body. */
+  configValues?: ReadonlyMap<string, ConfigValue>;
+  /** Values hidden from what the tool returns: the agent's secret config values. */
+  hiddenValues?: readonly string[];
 }
 
 export interface HttpToolOptions {
@@ -77,9 +82,9 @@ export class HttpTool implements Tool {
   async run(args: Record<string, unknown>, context: ToolContext): Promise<ToolResult> {
     const secrets = await resolveSecrets(this.secretNames, this.options.resolveSecret);
     if (!secrets.ok) return toolFailure(`secret "${secrets.missing}" is not available`);
-    const secretValues = [...secrets.values.values()];
-    const prepared = this.prepare({ args, secrets: secrets.values });
-    if ('error' in prepared) return toolFailure(prepared.error);
+    const secretValues = [...secrets.values.values(), ...(this.config.hiddenValues ?? [])];
+    const prepared = this.prepare({ args, secrets: secrets.values, config: this.config.configValues });
+    if ('error' in prepared) return toolFailure(redactSecrets(prepared.error, secretValues));
     const result = await this.send(prepared, context.signal);
     return {
       output: redactSecrets(result.output, secretValues),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillJsonTemplate, fillTemplate, secretReferences, type TemplateValues } from './template.js';
+import { fillConfig, fillJsonTemplate, fillTemplate, secretReferences, type TemplateValues } from './template.js';
 
 const values = (args: Record<string, unknown>, secrets: Record<string, string> = {}): TemplateValues => ({
   args,
@@ -47,5 +47,36 @@ describe('fillJsonTemplate', () => {
   it('tracks escaped quotes so the string context stays right', () => {
     const body = fillJsonTemplate('{"a": "x\\"{{v}}", "b": {{v}}}', values({ v: 'y' }));
     expect(JSON.parse(body)).toEqual({ a: 'x"y', b: 'y' });
+  });
+});
+
+describe('{{config.name}} in tool templates', () => {
+  const withConfig = (args: Record<string, unknown>): TemplateValues => ({
+    args,
+    secrets: new Map(),
+    config: new Map<string, unknown>([
+      ['region', 'eu west'],
+      ['limit', 20],
+    ]),
+  });
+
+  it('fills config values in the same single pass as arguments, so an argument cannot pull one in', () => {
+    const filled = fillTemplate('/{{config.region}}/{{q}}', withConfig({ q: '{{config.region}}', 'config.region': 'spoofed' }), encodeURIComponent);
+    expect(filled).toBe('/eu%20west/%7B%7Bconfig.region%7D%7D');
+  });
+
+  it('writes typed values as JSON literals outside strings and fills an undeclared or unset one as null', () => {
+    expect(JSON.parse(fillJsonTemplate('{"r": "{{config.region}}", "n": {{config.limit}}, "x": {{config.none}}}', withConfig({})))).toEqual({
+      r: 'eu west',
+      n: 20,
+      x: null,
+    });
+  });
+
+  it('fillConfig fills only config placeholders and leaves the others as written', () => {
+    expect(fillConfig('--limit={{config.limit}} {{q}} {{secrets.k}} {{config.none}}', new Map([['limit', 20]]))).toBe(
+      '--limit=20 {{q}} {{secrets.k}} ',
+    );
+    expect(fillConfig('{{config.limit}}', undefined)).toBe('{{config.limit}}');
   });
 });

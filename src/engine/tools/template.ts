@@ -1,16 +1,19 @@
-import { placeholderAt, placeholders, render } from '../../definitions/index.js';
+import { CONFIG_PREFIX, placeholderAt, placeholders, render } from '../../definitions/index.js';
 
 /**
- * `{{field}}` placeholders in tool definitions, filled from the model's arguments, and
- * `{{secrets.name}}` filled from declared secrets. Substitution is a single pass: text that
- * comes from an argument is never scanned for placeholders again, so an argument cannot
- * pull a secret into the request.
+ * `{{field}}` placeholders in tool definitions, filled from the model's arguments,
+ * `{{secrets.name}}` filled from declared secrets, and `{{config.name}}` from the agent's
+ * config parameters. Substitution is a single pass: text that comes from an argument or a
+ * config value is never scanned for placeholders again, so an argument cannot pull a secret
+ * or a config value into the request.
  */
 const SECRET_PREFIX = 'secrets.';
 
 export interface TemplateValues {
   args: Readonly<Record<string, unknown>>;
   secrets: ReadonlyMap<string, string>;
+  /** The agent's config values by parameter name; a parameter without a value fills as empty. */
+  config?: ReadonlyMap<string, unknown>;
 }
 
 export function secretReferences(template: string | undefined): string[] {
@@ -23,6 +26,7 @@ export function secretReferences(template: string | undefined): string[] {
 
 function lookup(values: TemplateValues, key: string): unknown {
   if (key.startsWith(SECRET_PREFIX)) return values.secrets.get(key.slice(SECRET_PREFIX.length));
+  if (key.startsWith(CONFIG_PREFIX)) return values.config?.get(key.slice(CONFIG_PREFIX.length));
   return Object.hasOwn(values.args, key) ? values.args[key] : undefined;
 }
 
@@ -36,6 +40,17 @@ export function stringifyValue(value: unknown): string {
 
 export function fillTemplate(template: string, values: TemplateValues, encode: (text: string) => string = (t) => t): string {
   return render(template, (key) => encode(stringifyValue(lookup(values, key))));
+}
+
+/**
+ * Fills only `{{config.name}}`, leaving every other placeholder as written: for the parts of a
+ * tool that the model's arguments never reach (command args and env).
+ */
+export function fillConfig(template: string, config: ReadonlyMap<string, unknown> | undefined): string {
+  if (config === undefined) return template;
+  return render(template, (key) =>
+    key.startsWith(CONFIG_PREFIX) ? stringifyValue(config.get(key.slice(CONFIG_PREFIX.length))) : undefined,
+  );
 }
 
 function jsonLiteral(value: unknown): string {
