@@ -1,3 +1,12 @@
+export {
+  CONFIG_FILE_SUFFIX,
+  CONFIG_PREFIX,
+  CONFIG_TYPES,
+  configVariableName,
+  expectedConfigValue,
+  parseConfigValue,
+  type ConfigValue,
+} from './config-params.js';
 export { formatDiagnostics, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 export {
   checkWhen,

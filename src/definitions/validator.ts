@@ -1,7 +1,9 @@
+import { checkAgentConfig, CONFIG_PREFIX } from './config-params.js';
 import { DiagnosticBag, SourcePos, didYouMean } from './diagnostics.js';
 import type { AgentDraft, DefinitionsDraft, PipelineDraft, SkillDraft, ToolDraft } from './draft.js';
 import { parseWhen, WhenSyntaxError } from './expressions.js';
 import { findCycles } from './graph.js';
+import { checkGuardrails } from './guardrail-rules.js';
 import { checkModelRef } from './model-ref.js';
 import type { CollectionName, OnInputStatement } from './model.js';
 import { COLLECTIONS, USER_ROLES } from './model.js';
@@ -130,6 +132,8 @@ class Validator {
       c.servers.forEach((s, j) => this.reference('mcp_servers', s, ['mcp_clients'], i, 'servers', j)),
     );
     this.users();
+    checkAgentConfig(this.d, this.loc, this.diags, this.options.describePos);
+    checkGuardrails(this.d, this.loc, this.diags, this.options);
   }
 
   private packageInfo(): void {
@@ -207,7 +211,7 @@ class Validator {
     const declared = new Set(p.variables.map((v) => v.name));
     const reported = new Set<string>();
     for (const { key: name } of placeholders(p.content)) {
-      if (declared.has(name) || reported.has(name)) continue;
+      if (declared.has(name) || reported.has(name) || name.startsWith(CONFIG_PREFIX)) continue;
       reported.add(name);
       this.diags.warning(
         this.loc.at(['prompts', i, 'content']),
