@@ -4,6 +4,8 @@ import { CreatePipelineRuns1764461000000 } from './1764461000000-create-pipeline
 import { OwnerIndexes1764470100000 } from './1764470100000-owner-indexes.js';
 import { CreateApiKeys1764470200000 } from './1764470200000-create-api-keys.js';
 import { CreateAuthRefusalsAndRateLimits1764470300000 } from './1764470300000-create-auth-refusals-and-rate-limits.js';
+import { CreateBudgetSpend1764480100000 } from './1764480100000-create-budget-spend.js';
+import { CreateGovernanceEvents1764480200000 } from './1764480200000-create-governance-events.js';
 
 /** Every migration, oldest first. `npm run migration:create` appends here. */
-export const MIGRATIONS = [CreateInvocations1764460800000, CreateSessions1764460900000, CreatePipelineRuns1764461000000, OwnerIndexes1764470100000, CreateApiKeys1764470200000, CreateAuthRefusalsAndRateLimits1764470300000];
+export const MIGRATIONS = [CreateInvocations1764460800000, CreateSessions1764460900000, CreatePipelineRuns1764461000000, OwnerIndexes1764470100000, CreateApiKeys1764470200000, CreateAuthRefusalsAndRateLimits1764470300000, CreateBudgetSpend1764480100000, CreateGovernanceEvents1764480200000];

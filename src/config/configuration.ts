@@ -16,6 +16,7 @@ import {
   type RateLimit,
   type TrustProxy,
 } from './parsers.js';
+import { type ModelPriceOverrides, parseModelPrices } from './model-prices.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -27,6 +28,8 @@ export interface AppConfig {
   port?: number;
   host: string;
   definitionsPath: string;
+  /** The `environment` block whose overrides are applied to the agents; unset → the base values. */
+  environment?: string;
   /** Unset → embedded Postgres under `dataDir`. */
   databaseUrl?: string;
   dataDir: string;
@@ -61,6 +64,8 @@ export interface AppConfig {
   commandAllowlist: string[];
   inlineToolsEnabled: boolean;
   pipelines: { staleAfterMs: number; workerConcurrency: number; workerEnabled: boolean };
+  /** AGENTSPEC_MODEL_PRICES: prices that replace or extend the default table (src/governance/prices.ts). */
+  modelPrices: ModelPriceOverrides;
 }
 
 /** Thrown when one or more variables are invalid; the message names each of them. */
@@ -72,6 +77,15 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/**
+ * AGENTSPEC_ENVIRONMENT: the name of the `environment` block to apply (blank = none). Read
+ * here for `npm run definitions`, which must check what start-up would serve.
+ */
+export function definitionsEnvironment(env: Env = process.env): string | undefined {
+  const raw = env.AGENTSPEC_ENVIRONMENT?.trim();
+  return raw === undefined || raw === '' ? undefined : raw;
+}
 
 /** Parses the environment into an AppConfig, reporting every invalid variable at once. */
 export function loadConfig(env: Env = process.env): AppConfig {
@@ -98,6 +112,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     port: optional('PORT', (raw) => parseInteger(raw, 0, 65_535)),
     host: read('HOST', '0.0.0.0', text),
     definitionsPath: resolve(read('AGENTSPEC_DEFINITIONS', './agents', text)),
+    environment: definitionsEnvironment(env),
     databaseUrl: optional('DATABASE_URL', (raw) => {
       parseUrl(raw, ['postgres:', 'postgresql:']);
       return raw.trim();
@@ -177,6 +192,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       workerConcurrency: read('AGENTSPEC_PIPELINE_WORKER_CONCURRENCY', 8, (raw) => parseInteger(raw, 1, 1000)),
       workerEnabled: read('AGENTSPEC_PIPELINE_WORKER', true, parseBoolean),
     },
+    modelPrices: read<ModelPriceOverrides>('AGENTSPEC_MODEL_PRICES', {}, parseModelPrices),
   };
 
   if (config.apiKeys.some((key) => key.length < 8)) {

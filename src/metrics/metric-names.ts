@@ -12,6 +12,9 @@ export const METRIC = {
   pipelineRuns: 'agentspec_pipeline_runs_total',
   pipelineRunDuration: 'agentspec_pipeline_run_duration_seconds',
   authFailures: 'agentspec_auth_failures_total',
+  cost: 'agentspec_cost_dollars_total',
+  budgetUsedRatio: 'agentspec_budget_used_ratio',
+  guardrailViolations: 'agentspec_guardrail_violations_total',
 } as const;
 
 /** Label value for requests that are not about one agent (health, lists, unknown routes). */

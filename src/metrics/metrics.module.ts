@@ -7,6 +7,7 @@ import {
 } from '@willsoto/nestjs-prometheus';
 import { register } from 'prom-client';
 import { REFUSAL_METRICS } from '../auth/refusals/refusal.js';
+import { BUDGET_METRICS } from './budget-metrics.js';
 import { METRIC } from './metric-names.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsService } from './metrics.service.js';
@@ -76,6 +77,13 @@ const families = [
     help: 'Requests refused with 401, 403 or 429, by reason (missing_credentials, invalid_credentials, forbidden, rate_limited, auth_throttled).',
     labelNames: ['reason'],
   }),
+  makeCounterProvider({
+    name: METRIC.guardrailViolations,
+    help: "Guardrail matches on a call's input or answer, by agent, guardrail and mode (block replaced the answer, warn let it pass).",
+    labelNames: ['agent', 'guardrail', 'mode'],
+  }),
+  makeCounterProvider(BUDGET_METRICS.cost),
+  makeGaugeProvider(BUDGET_METRICS.usedRatio),
 ];
 
 @Global()

@@ -33,6 +33,7 @@ export class MetricsService implements RequestMetrics, RefusalMetrics {
     @InjectMetric(METRIC.pipelineRuns) private readonly pipelineRuns: Counter<string>,
     @InjectMetric(METRIC.pipelineRunDuration) private readonly pipelineRunDuration: Histogram<string>,
     @InjectMetric(METRIC.authFailures) private readonly authFailures: Counter<string>,
+    @InjectMetric(METRIC.guardrailViolations) private readonly guardrailViolations: Counter<string>,
     @Optional() @Inject(KNOWN_NAMES) private readonly names?: KnownNames,
   ) {
     // Every reason from the start, at 0, so a rate over it exists before the first refusal.
@@ -72,6 +73,10 @@ export class MetricsService implements RequestMetrics, RefusalMetrics {
 
   recordPipelineStep(pipelineName: string, step: string, status: string): void {
     this.pipelineSteps.inc({ pipeline: this.pipelineLabel(pipelineName), step, status });
+  }
+
+  recordGuardrail(agentName: string, guardrail: string, mode: string): void {
+    this.guardrailViolations.inc({ agent: this.agentLabel(agentName), guardrail, mode });
   }
 
   recordAuthFailure(reason: RefusalReason): void {

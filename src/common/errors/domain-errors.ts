@@ -13,6 +13,7 @@ export const ERROR_CODES = [
   'payload_too_large',
   'unsupported_media_type',
   'rate_limited',
+  'budget_exceeded',
   'provider_error',
   'pipeline_error',
   'internal_error',
@@ -108,4 +109,26 @@ export class ClientClosedError extends DomainError {
   constructor() {
     super('client_closed', 'The client disconnected before the answer.');
   }
+}
+
+/** The agent has spent its daily or monthly budget (issue 12); `Retry-After` is when that window resets. */
+export class BudgetExceededError extends DomainError {
+  constructor(
+    readonly agent: string,
+    readonly period: 'daily' | 'monthly',
+    readonly limitUsd: number,
+    readonly resetsAt: Date,
+    retryAfterSeconds: number,
+  ) {
+    super(
+      'budget_exceeded',
+      `Agent '${agent}' has used up its ${period} budget of ${dollars(limitUsd)}. It resets at ${resetsAt.toISOString()}.`,
+      { retryAfterSeconds },
+    );
+  }
+}
+
+/** `$5.00`, and every digit of a limit finer than cents (`$0.005`). */
+function dollars(usd: number): string {
+  return Number.isInteger(Math.round(usd * 1e6) / 1e4) ? `$${usd.toFixed(2)}` : `$${usd}`;
 }

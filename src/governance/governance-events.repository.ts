@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+/** Where a governed call came from: the audit names it so a row can be traced back. */
+export interface CallOrigin {
+  endpoint: 'invoke' | 'stream' | 'session' | 'pipeline';
+  principal: string;
+  sessionId?: string;
+  runId?: string;
+  step?: string;
+}
+
+export interface GovernanceEvent {
+  kind: 'guardrail' | 'budget';
+  agent: string;
+  /** The guardrail's name, or the budget's period. */
+  name: string;
+  action: 'block' | 'warn' | 'refuse';
+  side?: 'input' | 'output';
+  origin: CallOrigin;
+  correlationId: string;
+  detail?: Record<string, unknown>;
+}
+
+/** All SQL of the `governance_events` table (migration 1764480200000). */
+@Injectable()
+export class GovernanceEventsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** One statement for the events of one call, whatever their number. */
+  async insertMany(events: readonly GovernanceEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.dataSource.query(
+      `INSERT INTO governance_events (kind, agent, name, action, side, endpoint, principal, correlation_id, session_id, run_id, step, detail)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                            $9::text[], $10::text[], $11::text[], $12::jsonb[])`,
+      [
+        events.map((event) => event.kind),
+        events.map((event) => event.agent),
+        events.map((event) => event.name),
+        events.map((event) => event.action),
+        events.map((event) => event.side ?? null),
+        events.map((event) => event.origin.endpoint),
+        events.map((event) => event.origin.principal),
+        events.map((event) => event.correlationId),
+        events.map((event) => event.origin.sessionId ?? null),
+        events.map((event) => event.origin.runId ?? null),
+        events.map((event) => event.origin.step ?? null),
+        events.map((event) => (event.detail === undefined ? null : JSON.stringify(event.detail))),
+      ],
+    );
+  }
+}
