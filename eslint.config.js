@@ -16,8 +16,13 @@ const ROOT = import.meta.dirname;
  */
 const PARTS = {
   core: { dirs: ['definitions', 'providers', 'engine'], mayImport: [], siblings: true },
-  runtime: { dirs: ['runtime'], mayImport: ['core', 'common', 'config', 'auth', 'metrics'] },
-  feature: { dirs: ['agents', 'sessions', 'pipelines', 'health', 'keys'], mayImport: ['core', 'runtime', 'common', 'infra'], siblings: false },
+  runtime: { dirs: ['runtime'], mayImport: ['core', 'common', 'config', 'auth', 'metrics', 'governance'] },
+  feature: {
+    dirs: ['agents', 'sessions', 'pipelines', 'health', 'keys'],
+    mayImport: ['core', 'runtime', 'governance', 'common', 'infra'],
+    siblings: false,
+  },
+  governance: { dirs: ['governance'], mayImport: ['core', 'common', 'config', 'database', 'metrics'] },
   common: { dirs: ['common'], mayImport: ['core', 'config'] },
   config: { dirs: ['config'], mayImport: [] },
   database: { dirs: ['database'], mayImport: ['common', 'config'] },

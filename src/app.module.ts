@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/configuration.js';
 import type { Definitions } from './definitions/index.js';
 import { DatabaseModule } from './database/database.module.js';
+import { GovernanceModule } from './governance/governance.module.js';
 import { HealthModule } from './health/health.module.js';
 import { KeysModule } from './keys/keys.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
@@ -33,6 +34,7 @@ export class AppModule {
         DatabaseModule.forRoot({ url: options.databaseUrl, poolSize: options.config.databasePoolSize }),
         MetricsModule.forRoot(),
         RuntimeModule.forRoot(options.definitions),
+        GovernanceModule,
         AuthModule,
         HealthModule,
         AgentsModule,

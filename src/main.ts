@@ -46,7 +46,7 @@ async function main(): Promise<void> {
 }
 
 async function loadDefinitionsOrExit(config: AppConfig): Promise<{ definitions: Definitions; warnings: string }> {
-  const loaded = await loadInitialDefinitions(config.definitionsPath, config.apiKeys);
+  const loaded = await loadInitialDefinitions(config.definitionsPath, config.apiKeys, config.environment);
   if (!loaded.ok) {
     process.stderr.write(`Invalid definitions in ${config.definitionsPath}; nothing is served.\n${loaded.errors}\n`);
     process.exit(1);

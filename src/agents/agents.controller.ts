@@ -47,13 +47,18 @@ export class AgentsController {
   /** Lists the agents of the loaded definitions the caller may see, in definition order. */
   @Get()
   @ApiOkResponse({ type: ListAgentsResponseDto })
-  list(@CurrentPrincipal() principal: Principal): ListAgentsResponseDto {
+  list(@CurrentPrincipal() principal: Principal): Promise<ListAgentsResponseDto> {
     return this.agents.list(principal);
   }
 
   /** Invokes an agent and answers with its full output. */
   @Post(':name/invoke')
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
+      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: InvokeAgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -77,7 +82,12 @@ export class AgentsController {
    * `tool_result`, then one `done` with the usage (or one `error`).
    */
   @Post(':name/stream')
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
+      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
+  })
   @HttpCode(200)
   @ApiOperation({ summary: 'Invoke an agent, streaming the answer (SSE)' })
   @ApiProduces('text/event-stream')
@@ -97,9 +107,10 @@ export class AgentsController {
     // Everything that can be refused is refused here, as a normal JSON error, before any byte.
     const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call, principal) : undefined;
     const prepared = turn?.prepared ?? this.agents.prepare(name, call, principal);
+    if (!turn) await this.agents.admit(prepared, principal, 'stream');
 
     const sse = new SseWriter(request, response);
-    const options = { signal: sse.signal, stream: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };
+    const options = { signal: sse.signal, stream: true, admitted: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };
     try {
       const result = turn
         ? (await this.sessions.complete(turn, principal, options)).result

@@ -1,15 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
 import { maySeeAgent } from '../auth/access.js';
 import { isPipelineVisible, requireAgentUse } from '../auth/authorization.js';
 import type { Principal } from '../auth/principal.js';
-import { toToolCallDto, toUsageDto } from '../common/dto/agent-run.dto.js';
+import { toGuardrailMatchDto, toToolCallDto, toUsageDto } from '../common/dto/agent-run.dto.js';
 import { ClientClosedError, NotFoundError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
+import { LOGGER } from '../common/logging/logging.module.js';
 import { requestContext } from '../common/request-context/request-context.js';
-import type { AgentRunResult } from '../engine/agent-loop.js';
+import { BudgetService } from '../governance/budget.service.js';
 import { ZERO_USAGE } from '../providers/model-provider.js';
 import type { AgentCall } from '../runtime/agent-call.js';
-import { AgentRunner, type PreparedRun, type RunOptions } from '../runtime/agent-runner.js';
+import { AgentRunner, type PreparedRun, type RunOptions, type RunResult } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import { AgentSummaryDto, InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
 import { InvocationsRepository } from './invocations.repository.js';
@@ -20,32 +22,44 @@ export class AgentsService {
     private readonly catalog: CatalogService,
     private readonly runner: AgentRunner,
     private readonly invocations: InvocationsRepository,
+    private readonly budgets: BudgetService,
+    @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  /** The agents this caller may see (docs/security.md "Authorization"), in definition order. */
-  list(principal: Principal): ListAgentsResponseDto {
+  /**
+   * The agents this caller may see (docs/security.md "Authorization"), in definition order, with
+   * their spend. Spend is left out, not refused, while the database cannot be read.
+   */
+  async list(principal: Principal): Promise<ListAgentsResponseDto> {
     const visiblePipelines = new Set(
       this.catalog
         .listPipelines()
         .filter((pipeline) => isPipelineVisible(principal, pipeline))
         .map((pipeline) => pipeline.name),
     );
+    const agents = this.catalog.listAgents().filter((agent) => maySeeAgent(principal.access, agent.name));
+    const spend = await this.budgets.spendFor(agents).catch((error: unknown) => {
+      this.logger.warn({ err_message: (error as Error).message }, 'agent spend left out of the listing: the database could not be read');
+      return undefined;
+    });
+    const environment = this.catalog.definitions.environment;
     return {
-      agents: this.catalog
-        .listAgents()
-        .filter((agent) => maySeeAgent(principal.access, agent.name))
-        .map(
-          (agent): AgentSummaryDto => ({
-            name: agent.name,
-            model: agent.model,
-            skills: agent.skills,
-            status: 'ready',
-            ...(agent.description !== undefined ? { description: agent.description } : {}),
-            ...(agent.strategy !== undefined ? { strategy: agent.strategy } : {}),
-            models: agent.models,
-            pipelines: this.catalog.pipelinesUsing(agent.name).filter((name) => visiblePipelines.has(name)),
-          }),
-        ),
+      agents: agents.map((agent): AgentSummaryDto => {
+        const agentSpend = spend?.get(agent.name);
+        return {
+          name: agent.name,
+          model: agent.model,
+          skills: agent.skills,
+          status: 'ready',
+          ...(agent.description !== undefined ? { description: agent.description } : {}),
+          ...(agent.strategy !== undefined ? { strategy: agent.strategy } : {}),
+          models: agent.models,
+          pipelines: this.catalog.pipelinesUsing(agent.name).filter((name) => visiblePipelines.has(name)),
+          guardrails: [...new Set(agent.guardrails)],
+          ...(agentSpend ? { spend: agentSpend } : {}),
+        };
+      }),
+      ...(environment !== undefined ? { environment } : {}),
     };
   }
 
@@ -59,10 +73,15 @@ export class AgentsService {
     return this.runner.prepare(name, call);
   }
 
+  /** Refuses a call over its agent's budget (429) before a stream sends its first byte. */
+  admit(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream'): Promise<void> {
+    return this.runner.admit(prepared, { endpoint, principal: principal.id });
+  }
+
   /** A stateless call (invoke or stream) of a prepared agent, audited once it is done. */
-  async invoke(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream', options: RunOptions = {}): Promise<AgentRunResult> {
+  async invoke(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream', options: RunOptions = {}): Promise<RunResult> {
     const started = performance.now();
-    const audit = (status: 'completed' | 'failed' | 'cancelled', result?: AgentRunResult, errorCode?: string) =>
+    const audit = (status: 'completed' | 'failed' | 'cancelled', result?: RunResult, errorCode?: string) =>
       this.invocations.record({
         agent: prepared.profile.name,
         endpoint,
@@ -75,9 +94,9 @@ export class AgentsService {
         input: prepared.call.input,
         output: result?.output,
       });
-    let result: AgentRunResult;
+    let result: RunResult;
     try {
-      result = await this.runner.run(prepared, options);
+      result = await this.runner.run(prepared, { ...options, origin: { endpoint, principal: principal.id } });
     } catch (error) {
       const status = error instanceof ClientClosedError ? 'cancelled' : 'failed';
       await audit(status, undefined, errorCodeOf(error)).catch(() => undefined);
@@ -89,7 +108,7 @@ export class AgentsService {
 }
 
 /** The JSON answer of invoke. */
-export function toInvokeResponse(result: AgentRunResult): InvokeAgentResponseDto {
+export function toInvokeResponse(result: RunResult): InvokeAgentResponseDto {
   return {
     output: result.output,
     usage: toUsageDto(result.usage),
@@ -97,5 +116,6 @@ export function toInvokeResponse(result: AgentRunResult): InvokeAgentResponseDto
     turns: result.turns,
     duration_ms: result.durationMs,
     finish_reason: result.finishReason,
+    ...(result.guardrails.length > 0 ? { guardrails: result.guardrails.map(toGuardrailMatchDto) } : {}),
   };
 }

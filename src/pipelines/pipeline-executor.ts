@@ -168,6 +168,7 @@ class RunExecution {
           step: step.name,
           agent: step.agent,
           input,
+          principal: this.record.principal,
           signal: this.abort.signal,
         }),
       );

@@ -19,7 +19,10 @@ import { PipelinesService } from './pipelines.service.js';
  */
 function stepRunner(runner: AgentRunner): StepRunner {
   return async (call) => {
-    const result = await runner.run(runner.prepare(call.agent, { input: call.input, variables: {} }), { signal: call.signal });
+    const result = await runner.run(runner.prepare(call.agent, { input: call.input, variables: {} }), {
+      signal: call.signal,
+      origin: { endpoint: 'pipeline', principal: call.principal, runId: call.runId, step: call.step },
+    });
     return { output: result.output, usage: result.usage };
   };
 }

@@ -14,6 +14,8 @@ export interface StepCall {
   step: string;
   agent: string;
   input: string;
+  /** Who started the run: named by the governance audit of the step's call. */
+  principal: string;
   /** Aborted when the run is cancelled, another step fails, or the replica gives the run up. */
   signal: AbortSignal;
 }

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { Global, Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { pino } from 'pino';
 import { register, type Counter } from 'prom-client';
@@ -9,6 +10,8 @@ import { LoggingModule } from '../common/logging/logging.module.js';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfig } from '../config/configuration.js';
 import { loadDefinitions, memorySourceHost } from '../definitions/index.js';
+import { GovernanceModule } from '../governance/governance.module.js';
+import { DataSource } from 'typeorm';
 import type { ModelCaller } from '../engine/agent-loop.js';
 import { METRIC } from '../metrics/metric-names.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
@@ -63,6 +66,24 @@ agent "refused" {
 }
 `;
 
+/**
+ * These agents have no budget and no guardrail, so governance never reads or writes the database
+ * here (test/e2e/governance.spec.ts runs it on PostgreSQL); any use of it fails the test.
+ */
+@Global()
+@Module({
+  providers: [
+    {
+      provide: DataSource,
+      useValue: {
+        query: () => Promise.reject(new Error('the runner touched the database for an agent without budget or guardrails')),
+      },
+    },
+  ],
+  exports: [DataSource],
+})
+class NoDatabaseModule {}
+
 const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({ input, variables: {}, ...extra });
 
 /** Tokens counted so far for an agent and type (the registry is process-wide: compare deltas). */
@@ -83,7 +104,14 @@ describe('AgentRunner', () => {
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.diagnostics));
     const config = loadConfig({ AGENTSPEC_COMMAND_ALLOWLIST: 'cat', LOG_LEVEL: 'silent' });
     module = await Test.createTestingModule({
-      imports: [ConfigModule.forRoot(config), LoggingModule.forRoot(pino({ level: 'silent' })), MetricsModule.forRoot(), RuntimeModule.forRoot(loaded.definitions)],
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(pino({ level: 'silent' })),
+        MetricsModule.forRoot(),
+        NoDatabaseModule,
+        RuntimeModule.forRoot(loaded.definitions),
+        GovernanceModule,
+      ],
     }).compile();
     await module.init();
     runner = module.get(AgentRunner);
@@ -143,7 +171,10 @@ describe('AgentRunner', () => {
 
   describe('run', () => {
     it('sends the rendered prompt and the input, and answers in camelCase', async () => {
-      const prepared = runner.prepare('greeter', call('Hello big world', { variables: { customer: 'Ada' }, temperature: 0.3, maxTokens: 50 }));
+      const prepared = runner.prepare(
+        'greeter',
+        call('Hello big world', { variables: { customer: 'Ada' }, temperature: 0.3, maxTokens: 50 }),
+      );
 
       const result = await runner.run(prepared);
 
@@ -166,6 +197,7 @@ describe('AgentRunner', () => {
         turns: 1,
         finishReason: 'stop',
         durationMs: expect.any(Number),
+        guardrails: [],
       });
       expect(result.durationMs).toBeGreaterThanOrEqual(0);
     });
@@ -200,7 +232,12 @@ describe('AgentRunner', () => {
       const result = await runner.run(runner.prepare('researcher', call('please lookup cats')));
 
       expect(result.toolCalls).toEqual([
-        { name: 'lookup', arguments: { query: 'please lookup cats' }, output: '{"query":"please lookup cats"}', durationMs: expect.any(Number) },
+        {
+          name: 'lookup',
+          arguments: { query: 'please lookup cats' },
+          output: '{"query":"please lookup cats"}',
+          durationMs: expect.any(Number),
+        },
       ]);
       expect(result).toMatchObject({ output: 'Tool lookup returned: {"query":"please lookup cats"}', turns: 2, finishReason: 'stop' });
       expect(result).not.toHaveProperty('tool_calls');

@@ -1,14 +1,17 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type AppConfig, isDevelopmentMode } from '../config/configuration.js';
-import { readSecretFromEnvironment } from '../config/secrets.js';
+import { readAgentConfigEnvironment, readSecretFromEnvironment } from '../config/secrets.js';
 import { type PrincipalDirectory, UserDirectory, UserKeyError } from '../auth/principal-directory.js';
 import { formatDiagnostics, loadDefinitions, type Agent, type Definitions, type Pipeline } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
 import type { ToolFactory } from '../engine/tools/index.js';
+import { compileGuardrails, GuardrailSet } from '../governance/guardrails.js';
+import { ModelPrices } from '../governance/prices.js';
 import type { KnownNames } from '../metrics/metrics.service.js';
+import { AgentConfigError, requireAgentConfig, resolveAgentConfig } from './agent-config.js';
 import { buildAgents, type BuiltAgents } from './agent-profiles.js';
 
 export const INITIAL_DEFINITIONS = Symbol('INITIAL_DEFINITIONS');
@@ -18,6 +21,8 @@ interface Snapshot {
   definitions: Definitions;
   built: BuiltAgents;
   agents: Map<string, Agent>;
+  /** Agent name → its guardrails, compiled once per definitions set. */
+  guardrails: Map<string, GuardrailSet>;
   pipelines: Map<string, Pipeline>;
   /** Agent name → names of the pipelines with a step that runs it. */
   pipelinesByAgent: Map<string, string[]>;
@@ -40,8 +45,10 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     @Inject(INITIAL_DEFINITIONS) definitions: Definitions,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Optional() private readonly prices?: ModelPrices,
   ) {
     this.snapshot = this.build(definitions);
+    this.warnUnpriced(definitions);
   }
 
   get definitions(): Definitions {
@@ -52,10 +59,11 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     return this.snapshot.definitions.agents;
   }
 
-  findAgent(name: string): { agent: Agent; profile: AgentProfile } | undefined {
+  findAgent(name: string): { agent: Agent; profile: AgentProfile; guardrails: GuardrailSet } | undefined {
     const agent = this.snapshot.agents.get(name);
     const profile = this.snapshot.built.profiles.get(name);
-    return agent && profile ? { agent, profile } : undefined;
+    const guardrails = this.snapshot.guardrails.get(name);
+    return agent && profile && guardrails ? { agent, profile, guardrails } : undefined;
   }
 
   listPipelines(): Pipeline[] {
@@ -84,7 +92,7 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
   }
 
   async reload(): Promise<ReloadResult> {
-    const loaded = await loadDefinitions(this.config.definitionsPath);
+    const loaded = await loadDefinitions(this.config.definitionsPath, { environment: this.config.environment });
     if (!loaded.ok) {
       const errors = formatDiagnostics(loaded.diagnostics);
       this.logger.error({ path: this.config.definitionsPath, errors }, 'definitions reload refused; the previous set stays');
@@ -95,7 +103,7 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     try {
       next = this.build(loaded.definitions);
     } catch (error) {
-      if (!(error instanceof UserKeyError)) throw error;
+      if (!(error instanceof UserKeyError) && !(error instanceof AgentConfigError)) throw error;
       const errors = error.problems.join('\n');
       this.logger.error({ path: this.config.definitionsPath, errors }, 'definitions reload refused; the previous set stays');
       return { ok: false, errors };
@@ -105,6 +113,7 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     }
     this.snapshot = next;
     this.retire(previous.built.tools);
+    this.warnUnpriced(loaded.definitions);
     const result = { ok: true as const, agents: loaded.definitions.agents.length, pipelines: loaded.definitions.pipelines.length };
     this.logger.info({ path: this.config.definitionsPath, ...result }, 'definitions reloaded');
     return result;
@@ -114,6 +123,16 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     for (const timer of this.retiring.values()) clearTimeout(timer);
     await Promise.all([...this.retiring.keys(), this.snapshot.built.tools].map((tools) => tools.close()));
     this.retiring.clear();
+  }
+
+  /** One warning per definitions set naming the models that count as $0 against budgets. */
+  private warnUnpriced(definitions: Definitions): void {
+    const unpriced = this.prices?.unpricedModels(definitions) ?? [];
+    if (unpriced.length === 0) return;
+    this.logger.warn(
+      { models: unpriced.map((entry) => `${entry.ref} (${entry.agents.join(', ')})`) },
+      'these models have no price: their calls cost $0 against budgets and agentspec_cost_dollars_total; set AGENTSPEC_MODEL_PRICES',
+    );
   }
 
   /**
@@ -132,13 +151,20 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
   private build(definitions: Definitions): Snapshot {
     return {
       definitions,
-      built: buildAgents(definitions, this.config),
+      built: buildAgents(definitions, this.config, requireAgentConfig(definitions, readAgentConfigEnvironment())),
       agents: new Map(definitions.agents.map((agent) => [agent.name, agent])),
+      guardrails: guardrailsByAgent(definitions),
       pipelines: new Map(definitions.pipelines.map((pipeline) => [pipeline.name, pipeline])),
       pipelinesByAgent: pipelinesByAgent(definitions.pipelines),
       users: buildUserDirectory(definitions, this.config.apiKeys),
     };
   }
+}
+
+/** The loader refused every guardrail that does not compile, so this does not throw on loaded definitions. */
+function guardrailsByAgent(definitions: Definitions): Map<string, GuardrailSet> {
+  const compiled = compileGuardrails(definitions.guardrails);
+  return new Map(definitions.agents.map((agent) => [agent.name, GuardrailSet.forAgent(agent, compiled)]));
 }
 
 function pipelinesByAgent(pipelines: readonly Pipeline[]): Map<string, string[]> {
@@ -160,19 +186,26 @@ function buildUserDirectory(definitions: Definitions, serviceKeys: readonly stri
  * Start-up: load and validate, or explain why not (the server must not start on bad input).
  * The loader makes every definitions check, so `npm run definitions -- check` refuses exactly
  * that; start also needs the variables holding the user blocks' keys (`serviceKeys`: the
- * configured AGENTSPEC_API_KEY(S), which no user key may equal).
+ * configured AGENTSPEC_API_KEY(S), which no user key may equal) and the values of the agents'
+ * config parameters (AGENTSPEC_CONFIG_…). `environment` is AGENTSPEC_ENVIRONMENT: one the
+ * definitions do not declare refuses the start.
  */
 export async function loadInitialDefinitions(
   path: string,
   serviceKeys: readonly string[] = [],
+  environment?: string,
 ): Promise<{ ok: true; definitions: Definitions; warnings: string } | { ok: false; errors: string }> {
-  const loaded = await loadDefinitions(path);
+  const loaded = await loadDefinitions(path, { environment });
   if (!loaded.ok) return { ok: false, errors: formatDiagnostics(loaded.diagnostics) };
+  const problems: string[] = [];
   try {
     buildUserDirectory(loaded.definitions, serviceKeys);
   } catch (error) {
     if (!(error instanceof UserKeyError)) throw error;
-    return { ok: false, errors: error.problems.map((problem) => `error: ${problem}`).join('\n') };
+    problems.push(...error.problems);
   }
+  const config = resolveAgentConfig(loaded.definitions, readAgentConfigEnvironment());
+  if (!config.ok) problems.push(...config.problems);
+  if (problems.length > 0) return { ok: false, errors: problems.map((problem) => `error: ${problem}`).join('\n') };
   return { ok: true, definitions: loaded.definitions, warnings: loaded.warnings.length ? formatDiagnostics(loaded.warnings) : '' };
 }

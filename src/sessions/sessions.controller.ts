@@ -69,7 +69,12 @@ export class SessionsController {
 
   /** One turn: the agent answers with the session's history as context; the turn is stored. */
   @Post(':id/continue')
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
+      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -86,7 +91,12 @@ export class SessionsController {
 
   /** Compatibility alias of continue (older SDKs). */
   @Post(':id')
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse({
+    type: ErrorResponseDto,
+    description:
+      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
+      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
+  })
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })

@@ -93,6 +93,8 @@ export class SessionsService implements SessionTurns {
     this.requireAgent(agentName);
     requireAgentUse(principal, agentName);
     const prepared = this.runner.prepare(agentName, call);
+    // Over budget: refused before the claim, so the session is not held for a refusal.
+    await this.runner.admit(prepared, { endpoint: 'session', principal: principal.id, sessionId: id });
     const claim = await this.repository.claimTurn(agentName, id, writableOwner(principal), {
       leaseMs: LEASE_MS,
       idleTimeoutMs: this.config.sessionIdleTimeoutMs,
@@ -119,7 +121,12 @@ export class SessionsService implements SessionTurns {
     heartbeat.unref();
     try {
       const history = await this.repository.memoryWindow(lease.sessionId, start.memoryMessages);
-      const result = await this.runner.run(prepared, { ...options, history });
+      const result = await this.runner.run(prepared, {
+        ...options,
+        history,
+        origin: { endpoint: 'session', principal: principal.id, sessionId: lease.sessionId },
+        admitted: true,
+      });
       const turn = await this.repository.appendTurn(lease.sessionId, lease.token, {
         user: { content: prepared.call.input },
         assistant: { content: result.output, usage: toUsageDto(result.usage), toolCalls: result.toolCalls.map(toToolCallDto) },

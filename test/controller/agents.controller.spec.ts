@@ -2,7 +2,7 @@ import { parseSse } from '../support/sse.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AgentsController } from '../../src/agents/agents.controller.js';
 import { AgentsService } from '../../src/agents/agents.service.js';
-import { ForbiddenError, NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
+import { BudgetExceededError, ForbiddenError, NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
 import type { AgentCall } from '../../src/runtime/agent-call.js';
 import type { RunOptions } from '../../src/runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../../src/runtime/session-turns.port.js';
@@ -10,7 +10,7 @@ import { agentRunResult, preparedRun, toolCallRecord } from '../factories/agent-
 import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
 import { contextOf, strictFake } from './strict-fake.js';
 
-const agents = strictFake<AgentsService>('AgentsService')('list', 'prepare', 'invoke');
+const agents = strictFake<AgentsService>('AgentsService')('list', 'prepare', 'admit', 'invoke');
 const sessions = strictFake<SessionTurns>('SessionTurns')('continue', 'begin', 'complete');
 const fakes = [agents, sessions];
 
@@ -45,8 +45,8 @@ describe('AgentsController slice', () => {
 
   describe('GET /v1/agents', () => {
     it('lists the agents the service returns', async () => {
-      const list = { agents: [{ name: 'greeter', model: 'mock/echo', models: ['mock/echo'], skills: [], status: 'ready' as const, pipelines: [] }] };
-      agents.on('list', () => list);
+      const list = { agents: [{ name: 'greeter', model: 'mock/echo', models: ['mock/echo'], skills: [], status: 'ready' as const, pipelines: [], guardrails: [] }] };
+      agents.on('list', async () => list);
 
       const response = await slice.http().get('/v1/agents').set(AUTH);
 
@@ -57,7 +57,7 @@ describe('AgentsController slice', () => {
     });
 
     it("asks for the list as the caller, so a user block's key gets the list of its principal", async () => {
-      agents.on('list', () => ({ agents: [] }));
+      agents.on('list', async () => ({ agents: [] }));
 
       const response = await slice.http().get('/v1/agents').set(USER_AUTH);
 
@@ -219,6 +219,7 @@ describe('AgentsController slice', () => {
     it('streams the events the run emits, then done with the usage', async () => {
       const prepared = preparedRun('greeter');
       agents.on('prepare', () => prepared);
+      agents.on('admit', async () => undefined);
       agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         await options?.onEvent?.({ type: 'token', content: 'hi' });
@@ -237,7 +238,21 @@ describe('AgentsController slice', () => {
       expect(agents.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 }), KEY_PRINCIPAL]);
       const [invoke] = agents.callsTo('invoke');
       expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
-      expect(invoke.args[3]).toMatchObject({ stream: true, signal: expect.any(AbortSignal) });
+      expect(invoke.args[3]).toMatchObject({ stream: true, admitted: true, signal: expect.any(AbortSignal) });
+      expect(agents.callsTo('admit')[0].args).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
+    });
+
+    it("answers 429 budget_exceeded as JSON before any event when the agent's budget is spent", async () => {
+      agents.on('prepare', () => preparedRun('greeter'));
+      agents.on('admit', async () => {
+        throw new BudgetExceededError('greeter', 'daily', 5, new Date('2026-12-01T00:00:00Z'), 3600);
+      });
+
+      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x' });
+
+      expectError(response, 429, 'budget_exceeded');
+      expect(response.headers['retry-after']).toBe('3600');
+      expect(agents.callsTo('invoke')).toEqual([]);
     });
 
     it('with session_id claims the turn first, then completes it', async () => {
@@ -296,6 +311,7 @@ describe('AgentsController slice', () => {
 
     it('ends a stream whose run fails with one error event that hides unexpected details', async () => {
       agents.on('prepare', () => preparedRun('greeter'));
+      agents.on('admit', async () => undefined);
       agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         throw new Error('connection string postgres://admin:s3cret@db');

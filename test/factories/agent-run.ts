@@ -1,13 +1,15 @@
 import type { Definitions } from '../../src/definitions/index.js';
 import { loadDefinitions, memorySourceHost } from '../../src/definitions/index.js';
 import type { Agent } from '../../src/definitions/index.js';
-import type { AgentProfile, AgentRunResult, ToolCallRecord } from '../../src/engine/agent-loop.js';
+import type { AgentProfile, ToolCallRecord } from '../../src/engine/agent-loop.js';
+import { GuardrailSet } from '../../src/governance/guardrails.js';
 import type { AgentCall } from '../../src/runtime/agent-call.js';
-import type { PreparedRun } from '../../src/runtime/agent-runner.js';
+import type { PreparedRun, RunResult } from '../../src/runtime/agent-runner.js';
 
-/** A finished run as the runner returns it (camelCase), with plausible values. */
-export function agentRunResult(overrides: Partial<AgentRunResult> = {}): AgentRunResult {
+/** A finished run as the runner returns it (camelCase), with plausible values and no guardrail matched. */
+export function agentRunResult(overrides: Partial<RunResult> = {}): RunResult {
   return {
+    guardrails: [],
     output: 'Echo: hello',
     usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
     toolCalls: [],
@@ -42,7 +44,7 @@ export function preparedRun(name: string, call: AgentCall = agentCall(), systemP
     metadata: {},
   };
   const profile: AgentProfile = { name, models: ['mock/echo'], tools: [], maxTurns: 10 };
-  return { agent, profile, call, systemPrompt };
+  return { agent, profile, guardrails: new GuardrailSet([]), call, systemPrompt };
 }
 
 /** Loads `.ias` text from memory, failing with the diagnostics when it is invalid. */

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DynamicModule } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import type pg from 'pg';
 import { pino } from 'pino';
@@ -14,12 +15,23 @@ import { ConfigModule } from '../../src/config/config.module.js';
 import { loadConfig } from '../../src/config/configuration.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
 import type { AgentCall } from '../../src/runtime/agent-call.js';
+import { GovernanceModule } from '../../src/governance/governance.module.js';
 import { RuntimeModule } from '../../src/runtime/runtime.module.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
 import { definitionsFrom } from '../factories/agent-run.js';
 import { connect, createMigratedDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
+
+/** The test's migrated database, for every module (as DatabaseModule provides it in the app). */
+function databaseOf(dataSource: DataSource): DynamicModule {
+  return {
+    module: class TestDatabaseModule {},
+    global: true,
+    providers: [{ provide: DataSource, useValue: dataSource }],
+    exports: [DataSource],
+  };
+}
 
 const DEFINITIONS = `
 package "sessions-service-spec" version "1.0.0" lang "2.0"
@@ -67,7 +79,13 @@ agent "greeter" {
 }
 `;
 
-const PRINCIPAL: Principal = { kind: 'api_key', id: 'key:0123456789abcdef', name: 'API key key:0123456789abcdef', roles: [], access: ADMIN_ACCESS };
+const PRINCIPAL: Principal = {
+  kind: 'api_key',
+  id: 'key:0123456789abcdef',
+  name: 'API key key:0123456789abcdef',
+  roles: [],
+  access: ADMIN_ACCESS,
+};
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
 const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({ input, variables: {}, ...extra });
@@ -88,9 +106,11 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(pino({ level: 'silent' })),
         MetricsModule.forRoot(),
+        databaseOf(dataSource),
         RuntimeModule.forRoot(await definitionsFrom(DEFINITIONS)),
+        GovernanceModule,
       ],
-      providers: [{ provide: DataSource, useValue: dataSource }, SessionsRepository, SessionsService],
+      providers: [SessionsRepository, SessionsService],
     }).compile();
     await module.init();
     service = module.get(SessionsService);
@@ -110,14 +130,30 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
 
   /** The lease is given back in the background after a failed turn. */
   async function leaseReleased(id: string): Promise<boolean> {
-    return eventually(async () => (await sessionRow(id)).lease_token === null, { timeoutMs: 1_000, intervalMs: 20, what: 'the lease to be given back' });
+    return eventually(async () => (await sessionRow(id)).lease_token === null, {
+      timeoutMs: 1_000,
+      intervalMs: 20,
+      what: 'the lease to be given back',
+    });
   }
 
   it('creates a session for the caller, then answers turns with the history as context', async () => {
-    const created = await requestContext.run({ correlationId: 'corr-create' }, () => service.create('chat', { customer: 'c-42' }, PRINCIPAL));
+    const created = await requestContext.run({ correlationId: 'corr-create' }, () =>
+      service.create('chat', { customer: 'c-42' }, PRINCIPAL),
+    );
 
-    expect(created).toEqual({ session_id: expect.stringMatching(/^sess_[A-Za-z0-9_-]{24}$/), agent: 'chat', created_at: expect.stringMatching(ISO), metadata: { customer: 'c-42' } });
-    expect(await sessionRow(created.session_id)).toMatchObject({ principal: PRINCIPAL.id, correlation_id: 'corr-create', turns: 0, status: 'active' });
+    expect(created).toEqual({
+      session_id: expect.stringMatching(/^sess_[A-Za-z0-9_-]{24}$/),
+      agent: 'chat',
+      created_at: expect.stringMatching(ISO),
+      metadata: { customer: 'c-42' },
+    });
+    expect(await sessionRow(created.session_id)).toMatchObject({
+      principal: PRINCIPAL.id,
+      correlation_id: 'corr-create',
+      turns: 0,
+      status: 'active',
+    });
 
     const first = await service.continue('chat', created.session_id, call('Hello there'), PRINCIPAL);
     // The mock counts words: "Be brief." (2) + "Hello there" (2) in, "Echo: Hello there" (3) out.
@@ -144,9 +180,21 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       metadata: { customer: 'c-42' },
       messages: [
         { turn: 1, role: 'user', content: 'Hello there', created_at: expect.stringMatching(ISO) },
-        { turn: 1, role: 'assistant', content: 'Echo: Hello there', created_at: expect.stringMatching(ISO), usage: { input_tokens: 4, output_tokens: 3, total_tokens: 7 } },
+        {
+          turn: 1,
+          role: 'assistant',
+          content: 'Echo: Hello there',
+          created_at: expect.stringMatching(ISO),
+          usage: { input_tokens: 4, output_tokens: 3, total_tokens: 7 },
+        },
         { turn: 2, role: 'user', content: 'again', created_at: expect.stringMatching(ISO) },
-        { turn: 2, role: 'assistant', content: 'Echo: again', created_at: expect.stringMatching(ISO), usage: { input_tokens: 8, output_tokens: 2, total_tokens: 10 } },
+        {
+          turn: 2,
+          role: 'assistant',
+          content: 'Echo: again',
+          created_at: expect.stringMatching(ISO),
+          usage: { input_tokens: 8, output_tokens: 2, total_tokens: 10 },
+        },
       ],
     });
     const listed = await service.list('chat', PRINCIPAL, 100, 0);
@@ -158,7 +206,12 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
 
     const answer = await service.continue('researcher', id, call('please lookup cats'), PRINCIPAL);
 
-    const toolCall = { name: 'lookup', arguments: { query: 'please lookup cats' }, output: '{"query":"please lookup cats"}', duration_ms: expect.any(Number) };
+    const toolCall = {
+      name: 'lookup',
+      arguments: { query: 'please lookup cats' },
+      output: '{"query":"please lookup cats"}',
+      duration_ms: expect.any(Number),
+    };
     expect(answer).toMatchObject({ turn: 1, output: 'Tool lookup returned: {"query":"please lookup cats"}', tool_calls: [toolCall] });
     const history = await service.history('researcher', id, PRINCIPAL);
     expect(history.messages[1]).toMatchObject({ role: 'assistant', tool_calls: [toolCall] });
@@ -171,7 +224,9 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     it('refuses a turn for an unknown agent', async () => {
       const id = await newSession('chat');
 
-      await expect(service.continue('ghost', id, call('hi'), PRINCIPAL)).rejects.toThrow(new NotFoundError("Agent 'ghost' does not exist."));
+      await expect(service.continue('ghost', id, call('hi'), PRINCIPAL)).rejects.toThrow(
+        new NotFoundError("Agent 'ghost' does not exist."),
+      );
       expect((await sessionRow(id)).turns).toBe(0);
     });
 

@@ -43,7 +43,7 @@ export async function startTestApp(options: { databaseUrl: string; env?: Record<
     ...options.env,
     DATABASE_URL: options.databaseUrl,
   });
-  const definitions = await loadInitialDefinitions(config.definitionsPath, config.apiKeys);
+  const definitions = await loadInitialDefinitions(config.definitionsPath, config.apiKeys, config.environment);
   if (!definitions.ok) throw new Error(`test definitions are invalid:\n${definitions.errors}`);
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);

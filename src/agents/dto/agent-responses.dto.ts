@@ -1,4 +1,4 @@
-import { ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
+import { GuardrailMatchDto, ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
 
 export class InvokeAgentResponseDto {
   output!: string;
@@ -8,8 +8,25 @@ export class InvokeAgentResponseDto {
   /** Model calls made. */
   turns!: number;
   duration_ms!: number;
-  /** `stop`, `length`, `max_turns`, `token_budget`, … */
+  /** `stop`, `length`, `max_turns`, `token_budget`, `content_filter` (a guardrail replaced the answer), … */
   finish_reason!: string;
+  /** Present when a guardrail matched the input or the answer. */
+  guardrails?: GuardrailMatchDto[];
+}
+
+/** One budget window of an agent (docs/governance.md "Budgets"). */
+export class WindowSpendDto {
+  /** US dollars spent in the current UTC window, by every replica. @example 0.0123 */
+  spent_usd!: number;
+  /** The agent's `budget daily|monthly` limit; absent without one. @example 10 */
+  limit_usd?: number;
+  /** When the window starts again (ISO 8601, UTC). @example 2026-12-01T00:00:00.000Z */
+  resets_at!: string;
+}
+
+export class AgentSpendDto {
+  daily!: WindowSpendDto;
+  monthly!: WindowSpendDto;
 }
 
 export class AgentSummaryDto {
@@ -26,8 +43,14 @@ export class AgentSummaryDto {
   models!: string[];
   /** Pipelines with a step that uses this agent. */
   pipelines!: string[];
+  /** The guardrails checking its input and answers, in order. */
+  guardrails!: string[];
+  /** Model spend in the current windows; absent while the database cannot be read. */
+  spend?: AgentSpendDto;
 }
 
 export class ListAgentsResponseDto {
   agents!: AgentSummaryDto[];
+  /** The `environment` overlay applied (AGENTSPEC_ENVIRONMENT); absent when none is. @example prod */
+  environment?: string;
 }

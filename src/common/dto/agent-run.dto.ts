@@ -18,6 +18,16 @@ export class ToolCallDto {
   error?: string;
 }
 
+/** A guardrail that matched the call's input or its answer (docs/governance.md). */
+export class GuardrailMatchDto {
+  /** @example content-filter */
+  guardrail!: string;
+  /** `block`: the answer is the guardrail's fallback; `warn`: the answer passed. */
+  mode!: 'block' | 'warn';
+  /** `input`: the caller's input matched (a blocked input never reaches the model); `output`: the answer did. */
+  side!: 'input' | 'output';
+}
+
 /** The answer of one session turn: continue, and invoke with `session_id`. */
 export class ContinueSessionResponseDto {
   output!: string;
@@ -26,8 +36,14 @@ export class ContinueSessionResponseDto {
   turn!: number;
   tool_calls!: ToolCallDto[];
   duration_ms!: number;
+  /** `content_filter` when a guardrail replaced the answer. */
   finish_reason!: string;
+  /** Present when a guardrail matched. */
+  guardrails?: GuardrailMatchDto[];
 }
+
+/** A run's result as the answers need it; `guardrails` as the runtime reports them. */
+export type AnsweredRun = AgentRunResult & { guardrails?: readonly GuardrailMatchDto[] };
 
 export function toUsageDto(usage: Usage): UsageDto {
   return { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens, total_tokens: usage.totalTokens };
@@ -43,7 +59,7 @@ export function toToolCallDto(call: ToolCallRecord): ToolCallDto {
   };
 }
 
-export function toTurnResponse(result: AgentRunResult, turn: number): ContinueSessionResponseDto {
+export function toTurnResponse(result: AnsweredRun, turn: number): ContinueSessionResponseDto {
   return {
     output: result.output,
     usage: toUsageDto(result.usage),
@@ -51,5 +67,10 @@ export function toTurnResponse(result: AgentRunResult, turn: number): ContinueSe
     tool_calls: result.toolCalls.map(toToolCallDto),
     duration_ms: result.durationMs,
     finish_reason: result.finishReason,
+    ...(result.guardrails?.length ? { guardrails: result.guardrails.map(toGuardrailMatchDto) } : {}),
   };
+}
+
+export function toGuardrailMatchDto(match: GuardrailMatchDto): GuardrailMatchDto {
+  return { guardrail: match.guardrail, mode: match.mode, side: match.side };
 }
