@@ -29,11 +29,23 @@ export async function resolveSecrets(
 // Very short values would blank out ordinary words, so they are left alone.
 const MIN_REDACTED_LENGTH = 4;
 
-/** Replaces every secret value in a text that may reach the model or the logs. */
+/**
+ * The spellings a secret takes on its way out: as written, URL-encoded (a placeholder in a URL),
+ * form-encoded, and escaped inside a JSON string (a placeholder in a JSON body). A server that
+ * echoes the request back returns one of these.
+ */
+function spellings(value: string): string[] {
+  const encoded = encodeURIComponent(value);
+  return [...new Set([value, encoded, encoded.replace(/%20/g, '+'), JSON.stringify(value).slice(1, -1)])];
+}
+
+/** Replaces every secret value, in any of its spellings, in a text that may reach the model or the logs. */
 export function redactSecrets(text: string, secrets: Iterable<string>): string {
   let result = text;
   for (const value of secrets) {
-    if (value.length >= MIN_REDACTED_LENGTH) result = result.split(value).join('[redacted]');
+    if (value.length < MIN_REDACTED_LENGTH) continue;
+    // Longest first, so that a spelling containing another is replaced whole.
+    for (const spelling of spellings(value).sort((a, b) => b.length - a.length)) result = result.split(spelling).join('[redacted]');
   }
   return result;
 }
