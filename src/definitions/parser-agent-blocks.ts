@@ -105,6 +105,7 @@ export abstract class AgentBlocksParser extends ParserCore {
         } else if (this.isWord(t, 'when')) {
           this.next();
           rule.when = this.expression();
+          if (rule.when !== undefined) this.markExpression(rule, 'when');
         } else {
           return;
         }
@@ -210,6 +211,17 @@ export abstract class AgentBlocksParser extends ParserCore {
     }
   }
 
+  /** A condition and its block, after `if` or `else if` (`ifTok`). */
+  private branch(ifTok: Token, context: string): { condition: string; body: OnInputStatement[] } {
+    const condition = this.expression();
+    const branch = { condition: condition ?? '', body: [] as OnInputStatement[] };
+    // A malformed condition (reported) is marked as written, so it is not also called empty.
+    if (condition === undefined) this.mark(branch, 'condition', ifTok);
+    else this.markExpression(branch, 'condition');
+    branch.body = this.onInputBlock(context);
+    return branch;
+  }
+
   protected onInputStatement(t: Token): OnInputStatement | undefined {
     switch (t.text) {
       case 'use': {
@@ -230,7 +242,10 @@ export abstract class AgentBlocksParser extends ParserCore {
             }
             this.next();
             const e = this.expression();
-            if (e !== undefined) stmt.with[k.text] = e;
+            if (e !== undefined) {
+              stmt.with[k.text] = e;
+              this.markExpression(stmt, `with.${k.text}`);
+            }
             if (this.isPunct(this.peek(), ',')) this.next();
           });
         }
@@ -260,6 +275,7 @@ export abstract class AgentBlocksParser extends ParserCore {
           const e = this.expression();
           if (e === undefined) return undefined;
           stmt = { kind: 'respond', expression: e };
+          this.markExpression(stmt, 'expression');
         }
         this.mark(stmt, '', t);
         const after = this.peek();
@@ -272,14 +288,11 @@ export abstract class AgentBlocksParser extends ParserCore {
       case 'if': {
         const stmt: Extract<OnInputStatement, { kind: 'if' }> = { kind: 'if', branches: [] };
         this.mark(stmt, '', t);
-        const condition = this.expression() ?? '';
-        stmt.branches.push({ condition, body: this.onInputBlock('the if block') });
+        stmt.branches.push(this.branch(t, 'the if block'));
         while (this.isWord(this.peek(), 'else')) {
           this.next();
           if (this.isWord(this.peek(), 'if')) {
-            this.next();
-            const c = this.expression() ?? '';
-            stmt.branches.push({ condition: c, body: this.onInputBlock('the else if block') });
+            stmt.branches.push(this.branch(this.next(), 'the else if block'));
             continue;
           }
           stmt.else = this.onInputBlock('the else block');
@@ -297,9 +310,12 @@ export abstract class AgentBlocksParser extends ParserCore {
         }
         this.next();
         if (!this.expectWord('in', v, `write: for each ${v.text} in <list> { … }`)) return undefined;
-        const collection = this.expression() ?? '';
-        const stmt: OnInputStatement = { kind: 'for_each', variable: v.text, collection, body: [] };
+        const collection = this.expression();
+        const stmt: OnInputStatement = { kind: 'for_each', variable: v.text, collection: collection ?? '', body: [] };
         this.mark(stmt, '', t);
+        this.mark(stmt, 'variable', v);
+        if (collection === undefined) this.mark(stmt, 'collection', t);
+        else this.markExpression(stmt, 'collection');
         stmt.body = this.onInputBlock('the for each block');
         return stmt;
       }

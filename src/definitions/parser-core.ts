@@ -1,5 +1,5 @@
-import { CONDITION_FUNCTION_NAMES, conditionFunction } from './condition-functions.js';
 import { DiagnosticBag, SourcePos, didYouMean } from './diagnostics.js';
+import { canonicalFunctionName, canonicalWordOperator } from './expressions.js';
 import { Lexer, Token, TokenKind } from './lexer.js';
 import type { GenericValue } from './model.js';
 import { PositionIndex } from './positions.js';
@@ -466,10 +466,49 @@ export abstract class ParserCore {
     return false;
   }
 
-  // ---- conditions: or > and > not > comparison > primary; returned as canonical text ----
+  // ---- expressions: read here as far as they go, kept as canonical text ----
+  // The text is parsed and checked by expressions.ts when the definitions are validated; the
+  // position of each of its tokens is recorded so that a problem found there points here.
 
+  /** The pieces of the canonical text being read, and its length so far. */
+  private exprOut: string[] | undefined;
+  private exprLength = 0;
+  /** Where each token of the last expression read was written, by its offset in the text. */
+  protected exprMarks: { offset: number; tok: Token }[] = [];
+
+  /**
+   * Reads an expression and returns it as canonical text: `and`/`or`/`not` for `&& || !`,
+   * functions and word operators under their canonical names (`startsWith` → `starts_with`),
+   * strings as JSON strings, single spaces between tokens. Undefined when it is malformed
+   * (reported).
+   */
   protected expression(): string | undefined {
-    if (!this.enter()) return undefined;
+    this.exprOut = [];
+    this.exprLength = 0;
+    this.exprMarks = [];
+    try {
+      return this.nestedExpression() ? this.exprOut.join('') : undefined;
+    } finally {
+      this.exprOut = undefined;
+    }
+  }
+
+  /** Records where the last expression read was written: `key` and `key.@.<offset>` on `target`. */
+  protected markExpression(target: object, key: string): void {
+    const [first] = this.exprMarks;
+    if (first === undefined) return;
+    this.mark(target, key, first.tok);
+    for (const { offset, tok } of this.exprMarks) this.mark(target, `${key}.@.${offset}`, tok);
+  }
+
+  private emit(text: string, tok?: Token): void {
+    if (tok !== undefined) this.exprMarks.push({ offset: this.exprLength, tok });
+    this.exprOut?.push(text);
+    this.exprLength += text.length;
+  }
+
+  private nestedExpression(): boolean {
+    if (!this.enter()) return false;
     try {
       return this.orExpression();
     } finally {
@@ -477,135 +516,133 @@ export abstract class ParserCore {
     }
   }
 
-  protected orExpression(): string | undefined {
-    let left = this.andExpression();
-    if (left === undefined) return undefined;
+  private orExpression(): boolean {
+    if (!this.andExpression()) return false;
     while (this.isWord(this.peek(), 'or') || this.isPunct(this.peek(), '||')) {
-      this.next();
-      const right = this.andExpression();
-      if (right === undefined) return undefined;
-      left = `${left} or ${right}`;
+      this.emit(' ');
+      this.emit('or', this.next());
+      this.emit(' ');
+      if (!this.andExpression()) return false;
     }
-    return left;
+    return true;
   }
 
-  protected andExpression(): string | undefined {
-    let left = this.notExpression();
-    if (left === undefined) return undefined;
+  private andExpression(): boolean {
+    if (!this.notExpression()) return false;
     while (this.isWord(this.peek(), 'and') || this.isPunct(this.peek(), '&&')) {
-      this.next();
-      const right = this.notExpression();
-      if (right === undefined) return undefined;
-      left = `${left} and ${right}`;
+      this.emit(' ');
+      this.emit('and', this.next());
+      this.emit(' ');
+      if (!this.notExpression()) return false;
     }
-    return left;
+    return true;
   }
 
-  protected notExpression(): string | undefined {
+  private notExpression(): boolean {
     if (this.isWord(this.peek(), 'not') || this.isPunct(this.peek(), '!')) {
-      this.next();
-      if (!this.enter()) return undefined;
-      const operand = this.notExpression();
-      this.depth--;
-      return operand === undefined ? undefined : `not ${operand}`;
+      this.emit('not', this.next());
+      this.emit(' ');
+      if (!this.enter()) return false;
+      try {
+        return this.notExpression();
+      } finally {
+        this.depth--;
+      }
     }
-    const left = this.primary();
-    if (left === undefined) return undefined;
+    if (!this.primary()) return false;
     const op = this.peek();
-    if (op.kind !== TokenKind.Operator) return left;
+    const word = op.kind === TokenKind.Ident && !op.newline ? canonicalWordOperator(op.text) : undefined;
+    if (op.kind !== TokenKind.Operator && word === undefined) return true;
     this.next();
-    const right = this.primary();
-    return right === undefined ? undefined : `${left} ${op.text} ${right}`;
+    this.emit(' ');
+    this.emit(word ?? op.text, op);
+    this.emit(' ');
+    return this.primary();
   }
 
-  protected primary(): string | undefined {
+  private primary(): boolean {
     const t = this.peek();
     if (t.kind === TokenKind.String) {
-      this.next();
-      return JSON.stringify(t.text);
+      this.emit(JSON.stringify(this.next().text), t);
+      return true;
     }
     if (t.kind === TokenKind.Number) {
-      this.next();
-      return t.text;
+      this.emit(this.next().text, t);
+      return true;
     }
     if (t.kind === TokenKind.Ident && t.text !== 'and' && t.text !== 'or') {
       const open = this.peek(1);
       if (this.isPunct(open, '(') && !open.newline) return this.call(t);
-      this.next();
-      let path = t.text;
+      this.emit(this.next().text, t);
       while (this.isPunct(this.peek(), '.')) {
-        this.next();
+        const dot = this.next();
         const part = this.peek();
         if (part.kind !== TokenKind.Ident) {
           this.error(part, `expected a name after ".", got ${this.describe(part)}`);
-          return undefined;
+          return false;
         }
-        this.next();
-        path += `.${part.text}`;
+        this.emit('.', dot);
+        this.emit(this.next().text, part);
       }
-      return path;
+      return true;
     }
     if (this.isPunct(t, '(')) {
-      this.next();
-      const inner = this.expression();
-      if (inner === undefined) return undefined;
-      if (!this.isPunct(this.peek(), ')')) {
-        this.error(this.peek(), `expected ")", got ${this.describe(this.peek())}`);
-        return undefined;
+      this.emit('(', this.next());
+      if (!this.nestedExpression()) return false;
+      const close = this.peek();
+      if (!this.isPunct(close, ')')) {
+        this.error(close, `expected ")", got ${this.describe(close)}`);
+        return false;
       }
-      this.next();
-      return `(${inner})`;
+      this.emit(')', this.next());
+      return true;
     }
     if (this.isPunct(t, '[')) {
-      this.next();
-      const items: string[] = [];
-      while (!this.isPunct(this.peek(), ']')) {
-        if (this.isPunct(this.peek(), ',')) {
+      this.emit('[', this.next());
+      let first = true;
+      for (;;) {
+        const e = this.peek();
+        if (this.isPunct(e, ']')) break;
+        if (e.kind === TokenKind.Eof || this.isPunct(e, '}')) {
+          this.error(e, `expected "]" to close the list, got ${this.describe(e)}`);
+          return false;
+        }
+        if (this.isPunct(e, ',')) {
           this.next();
           continue;
         }
-        const e = this.expression();
-        if (e === undefined) return undefined;
-        items.push(e);
+        if (!first) this.emit(', ');
+        first = false;
+        if (!this.nestedExpression()) return false;
       }
-      this.next();
-      return `[${items.join(', ')}]`;
+      this.emit(']', this.next());
+      return true;
     }
     this.error(t, `expected a condition or value, got ${this.describe(t)}`);
-    return undefined;
+    return false;
   }
 
   /**
-   * `name(a, b)`, its name spelled as in condition-functions.ts; returned under the function's
-   * canonical name. An unknown function or a wrong number of arguments is reported, and the
-   * call still read whole so that the rest of the condition is not misread.
+   * `name(a, b)`, kept under the function's canonical name. Whether the function exists and
+   * takes that many arguments is checked with the rest of the expression, in expressions.ts.
    */
-  private call(nameTok: Token): string | undefined {
+  private call(nameTok: Token): boolean {
     this.next();
-    this.next();
-    const args: string[] = [];
+    this.emit(canonicalFunctionName(nameTok.text) ?? nameTok.text, nameTok);
+    this.emit('(', this.next());
+    let first = true;
     while (!this.isPunct(this.peek(), ')')) {
-      const arg = this.expression();
-      if (arg === undefined) return undefined;
-      args.push(arg);
+      if (!first) this.emit(', ');
+      first = false;
+      if (!this.nestedExpression()) return false;
       const sep = this.peek();
       if (this.isPunct(sep, ',')) this.next();
       else if (!this.isPunct(sep, ')')) {
         this.error(sep, `expected "," or ")" in the call of ${nameTok.text}, got ${this.describe(sep)}`);
-        return undefined;
+        return false;
       }
     }
-    this.next();
-    const fn = conditionFunction(nameTok.text);
-    if (fn === undefined) {
-      this.error(
-        nameTok,
-        `unknown function "${nameTok.text}" in a condition`,
-        didYouMean(nameTok.text, CONDITION_FUNCTION_NAMES) ?? `functions: ${CONDITION_FUNCTION_NAMES.join(', ')}`,
-      );
-    } else if (args.length !== fn.arity) {
-      this.error(nameTok, `${nameTok.text}() takes ${fn.arity} argument${fn.arity === 1 ? '' : 's'}, got ${args.length}`);
-    }
-    return `${fn?.name ?? nameTok.text}(${args.join(', ')})`;
+    this.emit(')', this.next());
+    return true;
   }
 }

@@ -641,8 +641,15 @@ class Parser extends AgentBlocksParser {
               return this.put(step, 'agent', this.reference(s));
             case 'input':
             case 'output':
-            case 'when':
               return this.put(step, s.text, this.string(s));
+            case 'when':
+              this.put(step, 'when', this.string(s));
+              // Written without escapes or line breaks, the text reads as it is written: then
+              // a problem in the condition can be shown at its column in the file.
+              if (step.when !== undefined && !/[\\"\n\t]/.test(step.when)) {
+                this.mark(step, 'when.@', { ...this.valueTok, column: this.valueTok.column + 1 });
+              }
+              return;
             case 'depends_on':
               step.depends_on = this.stringList(s, step, 'depends_on', true) ?? step.depends_on;
               return;
