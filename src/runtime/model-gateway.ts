@@ -5,8 +5,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { ModelCaller } from '../engine/agent-loop.js';
 import { MetricsService } from '../metrics/metrics.service.js';
-import { ProviderRegistry } from '../providers/provider-registry.js';
-import { ResilientModel, type ModelCallHook, type ResilientCall } from '../providers/resilient-model.js';
+import type { ModelCallHook, ResilientCall, ResilientModel } from '../providers/resilient-model.js';
+import { createResilientModel } from './resilient-model-factory.js';
 
 /**
  * The one way to call models: providers built once from configuration, retries, fallback and
@@ -21,13 +21,7 @@ export class ModelGateway {
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly metrics: MetricsService,
   ) {
-    const registry = new ProviderRegistry({
-      openai: { apiKey: config.openai.apiKey, baseUrl: config.openai.baseUrl },
-      anthropic: { apiKey: config.anthropic.apiKey, baseUrl: config.anthropic.baseUrl },
-      ollama: { host: config.ollama.host },
-      timeoutMs: config.providerTimeoutMs,
-    });
-    this.model = new ResilientModel(registry, { timeoutMs: config.providerTimeoutMs });
+    this.model = createResilientModel(config);
   }
 
   /** A ModelCaller that attributes its calls to one agent in logs and metrics. */
