@@ -23,6 +23,8 @@ const PARTS = {
     siblings: false,
   },
   governance: { dirs: ['governance'], mayImport: ['core', 'common', 'config', 'database', 'metrics'] },
+  // Running agents without the server (`npm run definitions -- eval`): no database, no HTTP.
+  evaluation: { dirs: ['evaluation'], mayImport: ['core', 'runtime', 'governance', 'config'] },
   common: { dirs: ['common'], mayImport: ['core', 'config'] },
   config: { dirs: ['config'], mayImport: [] },
   database: { dirs: ['database'], mayImport: ['common', 'config'] },

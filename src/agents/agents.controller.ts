@@ -12,6 +12,7 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
@@ -23,7 +24,7 @@ import { ClientClosedError } from '../common/errors/domain-errors.js';
 import { toErrorResponse } from '../common/errors/error-table.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { ERROR_CODE_LOCAL } from '../common/http/request-middleware.js';
-import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { AGENT_RUN_TOO_MANY_REQUESTS, AGENT_RUN_VALIDATION_FAILED, API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { toAgentCall } from '../runtime/agent-call.js';
 import { SESSION_TURNS, type SessionTurns } from '../runtime/session-turns.port.js';
@@ -53,12 +54,8 @@ export class AgentsController {
 
   /** Invokes an agent and answers with its full output. */
   @Post(':name/invoke')
-  @ApiTooManyRequestsResponse({
-    type: ErrorResponseDto,
-    description:
-      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
-      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
-  })
+  @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
+  @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
   @ApiOkResponse({ type: InvokeAgentResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -82,12 +79,7 @@ export class AgentsController {
    * `tool_result`, then one `done` with the usage (or one `error`).
    */
   @Post(':name/stream')
-  @ApiTooManyRequestsResponse({
-    type: ErrorResponseDto,
-    description:
-      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
-      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
-  })
+  @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
   @ApiOperation({ summary: 'Invoke an agent, streaming the answer (SSE)' })
   @ApiProduces('text/event-stream')

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { maySeeAgent } from '../auth/access.js';
 import { isPipelineVisible, requireAgentUse } from '../auth/authorization.js';
 import type { Principal } from '../auth/principal.js';
-import { toGuardrailMatchDto, toToolCallDto, toUsageDto } from '../common/dto/agent-run.dto.js';
+import { toAnswerExtras, toToolCallDto, toUsageDto } from '../common/dto/agent-run.dto.js';
 import { ClientClosedError, NotFoundError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
@@ -91,7 +91,7 @@ export class AgentsService {
         usage: result?.usage ?? ZERO_USAGE,
         durationMs: performance.now() - started,
         correlationId: requestContext.correlationId() ?? '',
-        input: prepared.call.input,
+        input: result?.storedInput ?? prepared.call.input,
         output: result?.output,
       });
     let result: RunResult;
@@ -116,6 +116,6 @@ export function toInvokeResponse(result: RunResult): InvokeAgentResponseDto {
     turns: result.turns,
     duration_ms: result.durationMs,
     finish_reason: result.finishReason,
-    ...(result.guardrails.length > 0 ? { guardrails: result.guardrails.map(toGuardrailMatchDto) } : {}),
+    ...toAnswerExtras(result),
   };
 }

@@ -1,3 +1,4 @@
+export { MAX_DELEGATION_DEPTH } from './delegation-checks.js';
 export {
   CONFIG_FILE_SUFFIX,
   CONFIG_PREFIX,
@@ -9,10 +10,25 @@ export {
 } from './config-params.js';
 export { formatDiagnostics, type Diagnostic, type Severity, type SourcePos } from './diagnostics.js';
 export {
+  checkExpression,
   checkWhen,
+  compileExpression,
+  ExpressionSyntaxError,
+  MAX_EXPRESSION_DEPTH,
+  MAX_EXPRESSION_LENGTH,
+  MAX_LIST_LENGTH,
+  MAX_TEXT_LENGTH,
   parseWhen,
+  truthy,
+  valueToText,
   WhenExpression,
   WhenSyntaxError,
+  type CompiledExpression,
+  type CompileOptions,
+  type ExprContext,
+  type ExpressionPlace,
+  type ExprSession,
+  type ExprValue,
   type WhenContext,
   type WhenStepStatus,
   type WhenValue,

@@ -6,9 +6,10 @@ import type { Locator, ModelPath } from './positions.js';
  * What the runtime parses and keeps in the model but does not act on. Each construct found in
  * a load gets one warning, at its first use, so that nothing is silently ignored
  * (docs/definitions.md keeps the same list for readers). The agent attributes the runtime
- * does use are in src/runtime/agent-profiles.ts (prompt, skills, model/models, max_turns,
- * token_budget, temperature, timeout) or act through their own module (`uses guardrail`,
- * `budget`, `config`); `description` and `metadata` describe and are not expected to act.
+ * does use are in src/runtime/agent-profiles.ts (prompt, skills, model/models, strategy,
+ * max_turns, token_budget, temperature, timeout) or act through their own module (`uses
+ * guardrail`, `budget`, `config`); `description` and `metadata` describe and are not expected
+ * to act.
  */
 export interface NoEffectConstruct {
   /** How the warning names it. */
@@ -41,9 +42,6 @@ function agentAttribute(key: keyof Agent, test: (a: Agent) => boolean = (a) => a
   };
 }
 
-function agentList(key: 'delegates' | 'validate' | 'eval'): (d: DefinitionsDraft) => ModelPath[] {
-  return (d) => d.agents.flatMap((a, i): ModelPath[] => (a[key].length > 0 ? [['agents', i, key, 0]] : []));
-}
 
 /** The deploy block whose port the runtime reads: the default one, or the only one. */
 function servedDeploy(d: DefinitionsDraft): number {
@@ -52,7 +50,6 @@ function servedDeploy(d: DefinitionsDraft): number {
 }
 
 const DEPLOY_ATTRIBUTES = ['replicas', 'image', 'namespace', 'health', 'resources', 'autoscale', 'env', 'secrets'] as const;
-const RUN_STRATEGIES = ['react', 'loop'];
 
 export const NO_EFFECT_CONSTRUCTS: readonly NoEffectConstruct[] = [
   { construct: 'type block', note: 'types are kept in the model; inputs and outputs are not checked against them', find: blocks('types') },
@@ -108,11 +105,6 @@ export const NO_EFFECT_CONSTRUCTS: readonly NoEffectConstruct[] = [
       return set ? [['deploy', served, key]] : [];
     },
   })),
-  {
-    construct: 'agent strategy other than "react"',
-    note: 'agents run the react loop (model, tools, model…)',
-    find: agentAttribute('strategy', (a) => a.strategy !== undefined && !RUN_STRATEGIES.includes(a.strategy)),
-  },
   { construct: 'agent attribute "stream"', note: 'a call streams when its request asks to', find: agentAttribute('stream') },
   {
     construct: 'agent attribute "on_error"',
@@ -135,10 +127,6 @@ export const NO_EFFECT_CONSTRUCTS: readonly NoEffectConstruct[] = [
     find: agentAttribute('memory', (a) => a.memory?.strategy !== undefined && a.memory.strategy !== 'sliding'),
   },
   { construct: 'agent attribute "connects to client"', note: 'MCP tools are reached through skills', find: agentAttribute('client') },
-  { construct: 'agent "delegate to"', note: 'agents do not hand calls to each other; use a pipeline', find: agentList('delegates') },
-  { construct: 'agent "validate" block', note: 'answers are not checked against its rules', find: agentList('validate') },
-  { construct: 'agent "eval" block', note: 'evaluation cases are not run by the runtime', find: agentList('eval') },
-  { construct: 'agent "on input" block', note: 'every input goes to the agent loop', find: agentAttribute('on_input') },
 ];
 
 /** One warning per construct of NO_EFFECT_CONSTRUCTS present in `d`, at its first use. */

@@ -1,6 +1,9 @@
 import { checkAgentConfig, CONFIG_PREFIX } from './config-params.js';
 import { DiagnosticBag, SourcePos, didYouMean } from './diagnostics.js';
 import type { AgentDraft, DefinitionsDraft, PipelineDraft, SkillDraft, ToolDraft } from './draft.js';
+import { checkDelegation } from './delegation-checks.js';
+import { checkEvalCases } from './eval-rules.js';
+import { checkAgentExpressions, expressionPosition } from './expression-checks.js';
 import { parseWhen, WhenSyntaxError } from './expressions.js';
 import { findCycles } from './graph.js';
 import { checkGuardrails } from './guardrail-rules.js';
@@ -31,6 +34,8 @@ export const KIND_LABELS: Record<CollectionName, string> = {
 };
 
 export const ON_ERROR_VALUES = ['retry', 'fail', 'fallback'];
+/** `loop` is another name of `react` (src/engine/strategies/index.ts runs them). */
+export const AGENT_STRATEGIES = ['react', 'loop', 'plan-and-execute', 'reflexion', 'router', 'map-reduce'];
 export const DEPLOY_TARGETS = ['process', 'docker', 'docker-compose', 'kubernetes'];
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 export const MCP_TRANSPORTS = ['stdio', 'sse', 'http', 'streamable-http'];
@@ -134,6 +139,9 @@ class Validator {
     this.users();
     checkAgentConfig(this.d, this.loc, this.diags, this.options.describePos);
     checkGuardrails(this.d, this.loc, this.diags, this.options);
+    checkAgentExpressions(this.d, this.loc, this.diags, this.options.written);
+    checkEvalCases(this.d, this.loc, this.diags, this.options);
+    checkDelegation(this.d, this.loc, this.diags);
   }
 
   private packageInfo(): void {
@@ -301,6 +309,13 @@ class Validator {
     this.minimum(a.budget?.daily, 0, base, 'budget', 'the daily budget', 'daily');
     this.minimum(a.budget?.monthly, 0, base, 'budget', 'the monthly budget', 'monthly');
     this.duration(a.timeout, base, 'timeout', ctx);
+    if (a.strategy !== undefined && !AGENT_STRATEGIES.includes(a.strategy)) {
+      this.error(
+        [...base, 'strategy'],
+        `unknown strategy "${a.strategy}" for ${ctx}`,
+        didYouMean(a.strategy, AGENT_STRATEGIES) ?? `strategies: ${AGENT_STRATEGIES.join(', ')}`,
+      );
+    }
     if (a.on_error !== undefined && !ON_ERROR_VALUES.includes(a.on_error)) {
       this.error(
         [...base, 'on_error'],
@@ -417,7 +432,11 @@ class Validator {
       return parseWhen(condition).references;
     } catch (error) {
       if (!(error instanceof WhenSyntaxError)) throw error;
-      this.valueError(path, `invalid when condition of ${ctx}: ${error.reason} (column ${error.column} of the condition)`);
+      const { pos, exact } = expressionPosition(this.loc, path.slice(0, -1), 'when', error.column);
+      const message = `invalid when condition of ${ctx}: ${error.reason}${exact ? '' : ` (column ${error.column} of the condition)`}`;
+      const at = this.loc.at(path);
+      const known = this.diags.items.some((d) => d.severity === 'error' && d.file === at.file && d.line === at.line && d.column === at.column);
+      if (!known) this.diags.error(pos, message, error.hint);
       return [];
     }
   }

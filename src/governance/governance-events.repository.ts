@@ -11,12 +11,12 @@ export interface CallOrigin {
 }
 
 export interface GovernanceEvent {
-  kind: 'guardrail' | 'budget';
+  kind: 'guardrail' | 'budget' | 'validation' | 'delegation';
   agent: string;
-  /** The guardrail's name, or the budget's period. */
+  /** The guardrail's name, the budget's period, the validate rule's name, or the delegate agent. */
   name: string;
-  action: 'block' | 'warn' | 'refuse';
-  side?: 'input' | 'output';
+  action: 'block' | 'warn' | 'refuse' | 'retry' | 'delegate';
+  side?: 'input' | 'output' | 'tool';
   origin: CallOrigin;
   correlationId: string;
   detail?: Record<string, unknown>;

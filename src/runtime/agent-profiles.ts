@@ -2,6 +2,7 @@ import type { AppConfig } from '../config/configuration.js';
 import { readSecretFromEnvironment } from '../config/secrets.js';
 import type { Agent, Definitions, Skill } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
+import { agentStrategy } from '../engine/strategies/index.js';
 import { toolSpecFor } from '../engine/tool-schema.js';
 import { ToolFactory, type ToolConfig } from '../engine/tools/index.js';
 import type { AgentConfigValues } from './agent-config.js';
@@ -71,6 +72,7 @@ function profileFor(
         spec: toolSpecFor(skill),
         tool: tools.create(toolConfigFor(skill, { configValues: config.values, hiddenValues })),
       })),
+    strategy: agentStrategy(agent.strategy),
     maxTurns: agent.max_turns ?? DEFAULT_MAX_TURNS,
     tokenBudget: agent.token_budget,
     temperature: agent.temperature,

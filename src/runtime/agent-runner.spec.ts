@@ -198,6 +198,8 @@ describe('AgentRunner', () => {
         finishReason: 'stop',
         durationMs: expect.any(Number),
         guardrails: [],
+        storedInput: 'Hello big world',
+        warnings: [],
       });
       expect(result.durationMs).toBeGreaterThanOrEqual(0);
     });

@@ -5,12 +5,13 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { type AppConfig, isDevelopmentMode } from '../config/configuration.js';
 import { readAgentConfigEnvironment, readSecretFromEnvironment } from '../config/secrets.js';
 import { type PrincipalDirectory, UserDirectory, UserKeyError } from '../auth/principal-directory.js';
-import { formatDiagnostics, loadDefinitions, type Agent, type Definitions, type Pipeline } from '../definitions/index.js';
+import { formatDiagnostics, loadDefinitions, type Agent, type ConfigValue, type Definitions, type Pipeline } from '../definitions/index.js';
 import type { AgentProfile } from '../engine/agent-loop.js';
 import type { ToolFactory } from '../engine/tools/index.js';
 import { compileGuardrails, GuardrailSet } from '../governance/guardrails.js';
 import { ModelPrices } from '../governance/prices.js';
 import type { KnownNames } from '../metrics/metrics.service.js';
+import { compileBehaviour, type AgentBehaviour } from './agent-behaviour.js';
 import { AgentConfigError, requireAgentConfig, resolveAgentConfig } from './agent-config.js';
 import { buildAgents, type BuiltAgents } from './agent-profiles.js';
 
@@ -23,11 +24,22 @@ interface Snapshot {
   agents: Map<string, Agent>;
   /** Agent name → its guardrails, compiled once per definitions set. */
   guardrails: Map<string, GuardrailSet>;
+  /** Agent name → its `on input` and `validate` blocks compiled, and its config values. */
+  behaviours: Map<string, { behaviour: AgentBehaviour; config: Readonly<Record<string, ConfigValue>> }>;
   pipelines: Map<string, Pipeline>;
   /** Agent name → names of the pipelines with a step that runs it. */
   pipelinesByAgent: Map<string, string[]>;
   /** The `user` blocks: their keys (digests) and the roles they define. */
   users: UserDirectory;
+}
+
+/** An agent as the runner needs it: definition, profile, guardrails, behaviour and config values. */
+export interface ServedAgent {
+  agent: Agent;
+  profile: AgentProfile;
+  guardrails: GuardrailSet;
+  behaviour: AgentBehaviour;
+  config: Readonly<Record<string, ConfigValue>>;
 }
 
 export type ReloadResult = { ok: true; agents: number; pipelines: number } | { ok: false; errors: string };
@@ -59,11 +71,12 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
     return this.snapshot.definitions.agents;
   }
 
-  findAgent(name: string): { agent: Agent; profile: AgentProfile; guardrails: GuardrailSet } | undefined {
+  findAgent(name: string): ServedAgent | undefined {
     const agent = this.snapshot.agents.get(name);
     const profile = this.snapshot.built.profiles.get(name);
     const guardrails = this.snapshot.guardrails.get(name);
-    return agent && profile && guardrails ? { agent, profile, guardrails } : undefined;
+    const behaviour = this.snapshot.behaviours.get(name);
+    return agent && profile && guardrails && behaviour ? { agent, profile, guardrails, ...behaviour } : undefined;
   }
 
   listPipelines(): Pipeline[] {
@@ -149,9 +162,16 @@ export class CatalogService implements KnownNames, PrincipalDirectory, OnApplica
   }
 
   private build(definitions: Definitions): Snapshot {
+    const agentConfig = requireAgentConfig(definitions, readAgentConfigEnvironment());
     return {
       definitions,
-      built: buildAgents(definitions, this.config, requireAgentConfig(definitions, readAgentConfigEnvironment())),
+      built: buildAgents(definitions, this.config, agentConfig),
+      behaviours: new Map(
+        definitions.agents.map((agent) => [
+          agent.name,
+          { behaviour: compileBehaviour(agent), config: Object.fromEntries(agentConfig.get(agent.name)?.values ?? []) },
+        ]),
+      ),
       agents: new Map(definitions.agents.map((agent) => [agent.name, agent])),
       guardrails: guardrailsByAgent(definitions),
       pipelines: new Map(definitions.pipelines.map((pipeline) => [pipeline.name, pipeline])),

@@ -11,13 +11,14 @@ import {
   ApiTags,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
-import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { AGENT_RUN_TOO_MANY_REQUESTS, AGENT_RUN_VALIDATION_FAILED, API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
 import { toAgentCall } from '../runtime/agent-call.js';
 import { ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
@@ -69,12 +70,8 @@ export class SessionsController {
 
   /** One turn: the agent answers with the session's history as context; the turn is stored. */
   @Post(':id/continue')
-  @ApiTooManyRequestsResponse({
-    type: ErrorResponseDto,
-    description:
-      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
-      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
-  })
+  @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
+  @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiBadRequestResponse({ type: ErrorResponseDto })
@@ -91,12 +88,8 @@ export class SessionsController {
 
   /** Compatibility alias of continue (older SDKs). */
   @Post(':id')
-  @ApiTooManyRequestsResponse({
-    type: ErrorResponseDto,
-    description:
-      '`rate_limited`: AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers). ' +
-      "`budget_exceeded`: the agent's daily or monthly budget is spent (Retry-After: until the window resets).",
-  })
+  @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
+  @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
   @ApiOkResponse({ type: ContinueSessionResponseDto })
   @ApiConflictResponse({ type: ErrorResponseDto })

@@ -61,6 +61,8 @@ export interface TurnLease {
   /** The 1-based number this turn will be stored under. */
   turn: number;
   expiresAt: Date;
+  /** The session's metadata, as `session.metadata` in the agent's expressions reads it. */
+  metadata: Record<string, string>;
 }
 
 export type ClaimTurnResult =
@@ -190,22 +192,26 @@ export class SessionsRepository {
     const token = randomBytes(16).toString('base64url');
     // `found` reads the statement's snapshot: when the UPDATE lost a race for the row, the
     // session still existed, so the loser is told "busy" rather than "not found".
-    const [row] = await this.rows<{ found: boolean; turns: number | null; lease_expires_at: Date | null }>(
+    const [row] = await this.rows<{ found: boolean; turns: number | null; lease_expires_at: Date | null; metadata: Record<string, string> | null }>(
       `WITH found AS (
          SELECT 1 FROM sessions s WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
        ), claimed AS (
          UPDATE sessions s SET lease_token = $5, lease_expires_at = ${now(3)} + ${milliseconds(6)}
          WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
            AND (s.lease_token IS NULL OR s.lease_expires_at <= ${now(3)})
-         RETURNING s.turns, s.lease_expires_at
+         RETURNING s.turns, s.lease_expires_at, s.metadata
        )
        SELECT EXISTS (SELECT 1 FROM found) AS found,
               (SELECT turns FROM claimed) AS turns,
-              (SELECT lease_expires_at FROM claimed) AS lease_expires_at`,
+              (SELECT lease_expires_at FROM claimed) AS lease_expires_at,
+              (SELECT metadata FROM claimed) AS metadata`,
       [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner],
     );
     if (row?.turns != null && row.lease_expires_at) {
-      return { status: 'claimed', lease: { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at } };
+      return {
+        status: 'claimed',
+        lease: { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at, metadata: row.metadata ?? {} },
+      };
     }
     return row?.found ? { status: 'busy' } : { status: 'not_found' };
   }

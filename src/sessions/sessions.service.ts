@@ -94,7 +94,7 @@ export class SessionsService implements SessionTurns {
     requireAgentUse(principal, agentName);
     const prepared = this.runner.prepare(agentName, call);
     // Over budget: refused before the claim, so the session is not held for a refusal.
-    await this.runner.admit(prepared, { endpoint: 'session', principal: principal.id, sessionId: id });
+    await this.runner.admit(prepared, { endpoint: 'session', principal: principal.id });
     const claim = await this.repository.claimTurn(agentName, id, writableOwner(principal), {
       leaseMs: LEASE_MS,
       idleTimeoutMs: this.config.sessionIdleTimeoutMs,
@@ -126,9 +126,10 @@ export class SessionsService implements SessionTurns {
         history,
         origin: { endpoint: 'session', principal: principal.id, sessionId: lease.sessionId },
         admitted: true,
+        session: { id: lease.sessionId, turn: lease.turn, metadata: lease.metadata },
       });
       const turn = await this.repository.appendTurn(lease.sessionId, lease.token, {
-        user: { content: prepared.call.input },
+        user: { content: result.storedInput },
         assistant: { content: result.output, usage: toUsageDto(result.usage), toolCalls: result.toolCalls.map(toToolCallDto) },
         principal: principal.id,
         correlationId: requestContext.correlationId() ?? '',

@@ -7,8 +7,11 @@ import { readSse } from '../support/sse.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
 /** $1 per token for the `mock/priced` model: a short call costs about $10 (the mock counts words). */
-const PRICES = JSON.stringify({ 'mock/priced': { input: 1_000_000, output: 1_000_000 } });
-const ENV = { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-governance', AGENTSPEC_MODEL_PRICES: PRICES };
+const PRICES = JSON.stringify({
+  'mock/priced': { input: 1_000_000, output: 1_000_000 },
+  'mock/priced?token_delay=100ms': { input: 1_000_000, output: 1_000_000 },
+});
+const ENV = { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-governance', AGENTSPEC_MODEL_PRICES: PRICES, AGENTSPEC_COMMAND_ALLOWLIST: 'echo' };
 
 async function get(app: TestApp, path: string): Promise<Response> {
   return fetch(`${app.url}${path}`);
@@ -150,7 +153,13 @@ describe('governance written in definitions', () => {
         guardrails: [{ guardrail: 'no-secrets', mode: 'block', side: 'input' }],
       });
       const history = await (await get(app, `/v1/agents/guarded/sessions/${id}`)).json();
-      expect(history.messages.map((m: { content: string }) => m.content)).toEqual(['is it top-secret?', 'That cannot be shared.']);
+      // The blocked input is not kept: the next turn's memory must not carry it to the model.
+      expect(history.messages.map((m: { content: string }) => m.content)).toEqual([
+        '[input withheld by guardrail "no-secrets"]',
+        'That cannot be shared.',
+      ]);
+      const next = await (await post(app, `/v1/agents/guarded/sessions/${id}/continue`, { input: 'hello again' })).json();
+      expect(next.output).toBe('Echo: hello again');
       expect(await events('session_id = $1', [id])).toMatchObject([{ name: 'no-secrets', endpoint: 'session', side: 'input' }]);
     });
 
@@ -165,6 +174,25 @@ describe('governance written in definitions', () => {
       ]);
       expect(await events('run_id = $1', [run.run_id])).toMatchObject([
         { name: 'no-forbidden-echo', endpoint: 'pipeline', step: 'first', side: 'output', action: 'block' },
+      ]);
+    });
+
+    it("withhold a tool's result that a block guardrail matches, on the stream and in tool_calls", async () => {
+      const streamed = await post(app, '/v1/agents/guarded-tools/stream', { input: 'please lookup my card' });
+      const wire = await streamed.clone().text();
+      expect(wire).not.toContain('6789');
+      const { events: sent } = await readSse(streamed);
+      // Text before the record ("Tool lookup returned: …") may stream; the record never does.
+      expect(sent.map((event) => event.type).filter((type) => type !== 'token')).toEqual(['tool_call', 'tool_result', 'guardrail', 'done']);
+      expect(sent[1]).toEqual({ type: 'tool_result', name: 'lookup', output: '[withheld by guardrail "no-secrets"]' });
+
+      const invoked = await (await post(app, '/v1/agents/guarded-tools/invoke', { input: 'please lookup my card' })).json();
+      expect(JSON.stringify(invoked)).not.toContain('6789');
+      expect(invoked.output).toBe('That cannot be shared.');
+      expect(invoked.tool_calls[0].output).toBe('[withheld by guardrail "no-secrets"]');
+      expect(invoked.guardrails).toEqual([
+        { guardrail: 'no-secrets', mode: 'block', side: 'tool' },
+        { guardrail: 'no-secrets', mode: 'block', side: 'output' },
       ]);
     });
 
@@ -237,6 +265,29 @@ describe('governance written in definitions', () => {
       expect(await spentToday('metered')).toBe(6);
     });
 
+    it('are checked again before each later model call of a run: a tool loop stops at the limit', async () => {
+      const invoked = await post(app, '/v1/agents/metered-tools/invoke', { input: 'ping please' });
+      expect(invoked.status).toBe(429);
+      expect((await invoked.json()).error.code).toBe('budget_exceeded');
+      expect(await spentToday('metered-tools')).toBeGreaterThan(5);
+    });
+
+    it('charge an estimate for a stream the client leaves mid-answer (the provider billed it)', async () => {
+      const abort = new AbortController();
+      const response = await fetch(`${app.url}/v1/agents/metered-slow/stream`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ input: 'one two three four five six seven eight nine ten' }),
+        signal: abort.signal,
+      });
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      expect(new TextDecoder().decode(first.value)).toContain('"type":"token"');
+      abort.abort();
+      // Prompt "Repeat after me." + the input = 64 characters = 16 tokens, plus what was streamed.
+      expect(await eventually(() => spentToday('metered-slow'), (spent) => spent >= 16, { what: 'the estimated charge' })).toBeGreaterThanOrEqual(16);
+    });
+
     it('count monthly budgets the same way', async () => {
       for (let i = 0; i < 4; i++) expect((await post(i % 2 ? app : replica, '/v1/agents/metered-monthly/invoke', { input: 'hello' })).status).toBe(200);
       const refused = await post(app, '/v1/agents/metered-monthly/invoke', { input: 'hello' });
@@ -245,7 +296,7 @@ describe('governance written in definitions', () => {
     });
 
     it('count the cost of each call by model', async () => {
-      await eventually(async () => expect(await metric(replica, 'agentspec_cost_dollars_total', { agent: 'metered', model: 'mock/priced' })).toBeGreaterThan(0));
+      expect(await metric(replica, 'agentspec_cost_dollars_total', { agent: 'metered', model: 'mock/priced' })).toBeGreaterThan(0);
     });
   });
 });

@@ -10,6 +10,8 @@ import type { PreparedRun, RunResult } from '../../src/runtime/agent-runner.js';
 export function agentRunResult(overrides: Partial<RunResult> = {}): RunResult {
   return {
     guardrails: [],
+    storedInput: 'hello',
+    warnings: [],
     output: 'Echo: hello',
     usage: { inputTokens: 3, outputTokens: 2, totalTokens: 5 },
     toolCalls: [],
@@ -44,7 +46,7 @@ export function preparedRun(name: string, call: AgentCall = agentCall(), systemP
     metadata: {},
   };
   const profile: AgentProfile = { name, models: ['mock/echo'], tools: [], maxTurns: 10 };
-  return { agent, profile, guardrails: new GuardrailSet([]), call, systemPrompt };
+  return { agent, profile, guardrails: new GuardrailSet([]), behaviour: { rules: [] }, config: {}, call, systemPrompt };
 }
 
 /** Loads `.ias` text from memory, failing with the diagnostics when it is invalid. */

@@ -209,12 +209,19 @@ describe('SessionsRepository on PostgreSQL', () => {
       const clock = new FakeClock();
       const repository = new SessionsRepository(primary, clock.now);
       const agent = newAgent();
-      const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req-0' });
+      const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req-0', metadata: { tier: 'gold' } });
 
       const first = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       expect(first).toEqual({
         status: 'claimed',
-        lease: { sessionId: session.id, token: expect.any(String), turn: 1, expiresAt: new Date(clock.current.getTime() + 60_000) },
+        lease: {
+          sessionId: session.id,
+          token: expect.any(String),
+          turn: 1,
+          expiresAt: new Date(clock.current.getTime() + 60_000),
+          // The claim reads the metadata, for `session.metadata` in the agent's expressions.
+          metadata: { tier: 'gold' },
+        },
       });
       if (first.status !== 'claimed') return;
       expect(await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE })).toEqual({ status: 'busy' });

@@ -1,4 +1,4 @@
-import { GuardrailMatchDto, ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
+import { GuardrailMatchDto, RuleWarningDto, ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
 
 export class InvokeAgentResponseDto {
   output!: string;
@@ -12,6 +12,10 @@ export class InvokeAgentResponseDto {
   finish_reason!: string;
   /** Present when a guardrail matched the input or the answer. */
   guardrails?: GuardrailMatchDto[];
+  /** Present when the answer breaks `warning` rules of the agent's `validate` block. */
+  warnings?: RuleWarningDto[];
+  /** Present when the agent's `on input` block handed the call to another agent: that agent. */
+  answered_by?: string;
 }
 
 /** One budget window of an agent (docs/governance.md "Budgets"). */

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'unsupported_media_type',
   'rate_limited',
   'budget_exceeded',
+  'validation_failed',
   'provider_error',
   'pipeline_error',
   'internal_error',
@@ -131,4 +132,19 @@ export class BudgetExceededError extends DomainError {
 /** `$5.00`, and every digit of a limit finer than cents (`$0.005`). */
 function dollars(usd: number): string {
   return Number.isInteger(Math.round(usd * 1e6) / 1e4) ? `$${usd.toFixed(2)}` : `$${usd}`;
+}
+
+/** After its re-prompts, an agent's answer still breaks `error` rules of its `validate` block. */
+export class ValidationFailedError extends DomainError {
+  constructor(
+    readonly agent: string,
+    readonly rules: readonly { name: string; message: string }[],
+    attempts: number,
+  ) {
+    super(
+      'validation_failed',
+      `Agent '${agent}' gave no valid answer in ${attempts} attempt${attempts === 1 ? '' : 's'}; it breaks ${rules.map((rule) => `'${rule.name}'`).join(', ')}.`,
+      { details: rules.map((rule) => ({ field: rule.name, message: rule.message })) },
+    );
+  }
 }

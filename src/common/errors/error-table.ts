@@ -35,6 +35,7 @@ const ERROR_TABLE: Record<ErrorCode, ErrorRule> = {
   session_busy: { status: 409, publicCode: 'session_busy', exposeMessage: true, headers: retryAfter },
   payload_too_large: { status: 413, publicCode: 'payload_too_large', exposeMessage: true },
   unsupported_media_type: { status: 415, publicCode: 'unsupported_media_type', exposeMessage: true },
+  validation_failed: { status: 422, publicCode: 'validation_failed', exposeMessage: true },
   rate_limited: { status: 429, publicCode: 'rate_limited', exposeMessage: true, headers: retryAfter },
   budget_exceeded: { status: 429, publicCode: 'budget_exceeded', exposeMessage: true, headers: retryAfter },
   // Provider adapters word their messages for callers: provider/model and the reason, no keys.

@@ -175,10 +175,9 @@ describe('conditions', () => {
 
   it('refuses an unknown function and a wrong number of arguments', async () => {
     expect(messages(await load('conditions-bad.ias'))).toEqual([
-      'conditions-bad.ias:8:3: warning: agent "on input" block has no effect in this runtime: every input goes to the agent loop',
-      'conditions-bad.ias:9:8: error: unknown function "containz" in a condition',
+      'conditions-bad.ias:9:8: error: invalid if condition in the on input block of agent "router": unknown function \'containz\'',
       '  hint: did you mean "contains"?',
-      'conditions-bad.ias:11:15: error: lower() takes 1 argument, got 2',
+      'conditions-bad.ias:11:15: error: invalid else if condition in the on input block of agent "router": lower() takes 1 argument, got 2',
     ]);
   });
 });
@@ -191,13 +190,11 @@ describe('constructs without effect', () => {
       'no-effect.ias:8:1: warning: state block has no effect in this runtime: state blocks are kept in the model; agents keep no state beyond their session',
       'no-effect.ias:9:1: warning: plugin block has no effect in this runtime: plugins are not loaded',
       'no-effect.ias:10:1: warning: binding block has no effect in this runtime: bindings are kept in the model; the port comes from the default deploy block',
-      'no-effect.ias:15:12: warning: agent strategy other than "react" has no effect in this runtime: agents run the react loop (model, tools, model…)',
       'no-effect.ias:16:10: warning: agent attribute "stream" has no effect in this runtime: a call streams when its request asks to',
       'no-effect.ias:17:12: warning: agent attribute "on_error" has no effect in this runtime: a failed model call moves on along the models chain',
       '  hint: also written in 1 more place',
       'no-effect.ias:18:15: warning: agent attribute "max_retries" has no effect in this runtime: retries of model calls are the provider layer\'s',
       'no-effect.ias:19:3: warning: memory strategy other than "sliding" has no effect in this runtime: a session turn sends the model its last max_messages messages (a sliding window)',
-      'no-effect.ias:20:3: warning: agent "delegate to" has no effect in this runtime: agents do not hand calls to each other; use a pipeline',
       'no-effect.ias:30:22: warning: deploy target other than "process" has no effect in this runtime: the runtime serves in its own process and reads only the port',
       'no-effect.ias:33:12: warning: deploy attribute "replicas" has no effect in this runtime: of a deploy block, the runtime reads only the port',
       'no-effect.ias:34:9: warning: deploy attribute "image" has no effect in this runtime: of a deploy block, the runtime reads only the port',
