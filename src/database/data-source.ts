@@ -10,6 +10,11 @@ export interface DatabaseOptions {
   url: string;
   poolSize: number;
   applicationName?: string;
+  /**
+   * Called when an idle pooled connection fails (e.g. `57P01` on a fast restart of
+   * PostgreSQL); the pool has already dropped it. Without a listener pg would crash the process.
+   */
+  onPoolError?: (error: Error) => void;
 }
 
 /** The one DataSource definition, used by the app, the migration CLI and the tests. */
@@ -24,6 +29,7 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     logging: false,
     entities: [],
     applicationName: options.applicationName ?? 'agentspec-runtime',
+    ...(options.onPoolError ? { poolErrorHandler: options.onPoolError } : {}),
     extra: {
       max: options.poolSize,
       // Fail fast while the database is unreachable, so callers answer 503 instead of hanging.

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { createDataSource, runMigrations } from './data-source.js';
+import { poolErrorLogger } from './pool-errors.js';
 
 export interface DatabaseModuleOptions {
   url: string;
@@ -59,7 +60,12 @@ export class DatabaseModule {
       module: DatabaseModule,
       providers: [
         { provide: DATABASE_OPTIONS, useValue: options },
-        { provide: DataSource, useFactory: () => createDataSource({ url: options.url, poolSize: options.poolSize }) },
+        {
+          provide: DataSource,
+          inject: [LOGGER],
+          useFactory: (logger: Logger) =>
+            createDataSource({ url: options.url, poolSize: options.poolSize, onPoolError: poolErrorLogger(logger) }),
+        },
         DatabaseLifecycle,
       ],
       exports: [DataSource],

