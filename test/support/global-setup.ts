@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/database/embedded-database.js';
+import { EmbeddedDatabaseError, startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/database/embedded-database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,7 +27,16 @@ export default async function setup(project: TestProject) {
   } else {
     dataDir = await mkdtemp(join(tmpdir(), 'agentspec-test-pg-'));
     await import('node:fs/promises').then((fs) => fs.chmod(dataDir!, 0o755));
-    embedded = await startEmbeddedDatabase({ dataDir, persistent: false });
+    try {
+      embedded = await startEmbeddedDatabase({ dataDir, persistent: false });
+    } catch (error) {
+      await rm(dataDir, { recursive: true, force: true });
+      // A thrown error would be reported as Vitest's "Unhandled Error" with a stack; this one
+      // is a known situation whose message says what to do.
+      if (!(error instanceof EmbeddedDatabaseError)) throw error;
+      process.stderr.write(`\nThe embedded PostgreSQL for the tests did not start: ${error.message}\n\n`);
+      process.exit(1);
+    }
     adminUrl = embedded.url;
   }
   const prefix = `agentspec_test_${process.pid}_${Date.now().toString(36)}_`;
