@@ -6,6 +6,7 @@ import { InvalidRequestError, NotFoundError } from '../common/errors/domain-erro
 import { ConfigValueError, parseDuration } from '../config/parsers.js';
 import { ApiKeyExpiryInPastError, ApiKeyPrefixTakenError, type ApiKeyRecord, ApiKeysRepository } from './api-keys.repository.js';
 import { CreatedKeyDto, CreateKeyDto, KeyDto, ListKeysResponseDto } from './dto/key.dto.js';
+import { shorten } from '../common/validation/request-values.js';
 
 /** A key may live at most about 100 years (an expiry past that is a mistake, or "never"). */
 const MAX_LIFETIME_MS = 36_500 * 24 * 3_600_000;
@@ -63,7 +64,7 @@ export class KeysService {
   /** Revokes by id or prefix; revoking a revoked key changes nothing and is not an error. */
   async revoke(idOrPrefix: string): Promise<KeyDto> {
     const record = idOrPrefix ? await this.repository.revoke(idOrPrefix) : undefined;
-    if (!record) throw new NotFoundError(`API key '${idOrPrefix}' does not exist.`);
+    if (!record) throw new NotFoundError(`API key '${shorten(idOrPrefix)}' does not exist.`);
     await this.refreshCache();
     return toKeyDto(record);
   }

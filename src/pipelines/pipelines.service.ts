@@ -10,6 +10,7 @@ import { toAcceptedRunDto, toListRunsResponseDto, toRunDocumentDto, toRunStatusD
 import { PipelineRunner } from './pipeline-runner.js';
 import { PipelineRunsRepository } from './pipeline-runs.repository.js';
 import { toSpec } from './pipeline-spec.js';
+import { shorten } from '../common/validation/request-values.js';
 
 @Injectable()
 export class PipelinesService {
@@ -49,7 +50,7 @@ export class PipelinesService {
     const run =
       runId === undefined ? await this.runs.latestRun(name, owner) : await this.runs.findRun(runId, { pipeline: name, principal: owner });
     if (!run) {
-      throw new NotFoundError(runId === undefined ? `Pipeline '${name}' has no runs yet.` : `Run '${runId}' of pipeline '${name}' does not exist.`);
+      throw new NotFoundError(runId === undefined ? `Pipeline '${shorten(name)}' has no runs yet.` : `Run '${shorten(runId)}' of pipeline '${shorten(name)}' does not exist.`);
     }
     return toRunStatusDto(run);
   }
@@ -62,13 +63,13 @@ export class PipelinesService {
   async cancel(name: string, runId: string, principal: Principal): Promise<RunStatusDto> {
     requirePipelineRun(principal, this.resolve(name));
     const run = await this.runner.cancel(runId, { scope: { pipeline: name, principal: writableOwner(principal) } });
-    if (!run) throw new NotFoundError(`Run '${runId}' of pipeline '${name}' does not exist.`);
+    if (!run) throw new NotFoundError(`Run '${shorten(runId)}' of pipeline '${shorten(name)}' does not exist.`);
     return toRunStatusDto(run);
   }
 
   private resolve(name: string): Pipeline {
     const pipeline = this.catalog.findPipeline(name);
-    if (!pipeline) throw new NotFoundError(`Pipeline '${name}' does not exist.`);
+    if (!pipeline) throw new NotFoundError(`Pipeline '${shorten(name)}' does not exist.`);
     return pipeline;
   }
 

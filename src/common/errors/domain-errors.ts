@@ -1,3 +1,4 @@
+import { shorten } from '../validation/request-values.js';
 /**
  * Errors that services, repositories and the runtime throw. Each carries a stable code and no
  * HTTP status: `error-table.ts` is the one place that turns a code into a status, headers and
@@ -76,7 +77,7 @@ export class NotFoundError extends DomainError {
 
 export class MethodNotAllowedError extends DomainError {
   constructor(method: string, path: string, allowed: string[]) {
-    super('method_not_allowed', `Method ${method} is not allowed on ${path}. Allowed: ${allowed.join(', ')}.`, { allowed });
+    super('method_not_allowed', `Method ${method} is not allowed on ${shorten(path)}. Allowed: ${allowed.join(', ')}.`, { allowed });
   }
 }
 

@@ -8,13 +8,17 @@ import { IsStringRecord } from '../../common/validation/is-string-record.js';
 /** `{ "input" }` (or the older `{ "message" }`) plus `options` as in invoke. */
 export class ContinueSessionDto extends AgentCallDto {}
 
+/** Bounds on session metadata (docs/api.md §6.1). */
+export const SESSION_METADATA_LIMITS = { maxKeys: 32, maxKeyLength: 64, maxValueLength: 1024 } as const;
+
 export class CreateSessionDto {
   /**
-   * Free-form labels stored with the session and echoed back.
+   * Free-form labels stored with the session and echoed back: at most 32 keys of at most 64
+   * characters, values of at most 1,024 characters.
    * @example { "customer_id": "c-42" }
    */
   @IsOptional()
-  @IsStringRecord()
+  @IsStringRecord(SESSION_METADATA_LIMITS)
   metadata?: Record<string, string>;
 }
 
