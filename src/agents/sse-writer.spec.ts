@@ -114,3 +114,24 @@ describe('SseWriter backpressure', () => {
     expect(response.destroyed).toBe(true);
   });
 });
+
+describe('SseWriter wire format', () => {
+  it('writes each event as its id, its type as the event name, and its JSON, then a blank line', async () => {
+    server = http.createServer();
+    const { writer, client } = await openStream();
+    const body: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => body.push(chunk));
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    client.resume();
+
+    void writer().send({ type: 'token', content: 'line\nbreak' });
+    void writer().send({ type: 'done', usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 }, turn: 4 });
+    writer().end();
+    await ended;
+
+    expect(Buffer.concat(body).toString('utf8')).toBe(
+      'id: 1\nevent: token\ndata: {"type":"token","content":"line\\nbreak"}\n\n' +
+        'id: 2\nevent: done\ndata: {"type":"done","usage":{"input_tokens":1,"output_tokens":2,"total_tokens":3},"turn":4}\n\n',
+    );
+  });
+});

@@ -8,8 +8,15 @@ export const KEEP_ALIVE_MS = 15_000;
 export const STALL_LIMIT_MS = 60_000;
 const SLOWEST_READ_BYTES_PER_MS = 16;
 
+/** The kinds of stream event (docs/api.md §5.3); each is also the event's SSE `event:` name. */
+export type SseEventType = 'token' | 'tool_call' | 'tool_result' | 'guardrail' | 'done' | 'error';
+
+export interface SseEvent extends Record<string, unknown> {
+  readonly type: SseEventType;
+}
+
 /**
- * One Server-Sent Events answer: `id:` + `data:` lines per event, `: ping` comments while the
+ * One Server-Sent Events answer: `id:`, `event:` and `data:` lines per event, `: ping` comments while the
  * model is silent, and an AbortSignal that fires when the client goes away.
  */
 export class SseWriter {
@@ -56,8 +63,8 @@ export class SseWriter {
    * fills: the returned promise then settles once it has drained (or the client has gone), and
    * the caller waits for it, so a slow reader holds back the model instead of growing memory.
    */
-  send(event: Record<string, unknown>): Promise<void> | undefined {
-    const flushed = this.write(`id: ${this.nextId++}\ndata: ${JSON.stringify(event)}\n\n`);
+  send(event: SseEvent): Promise<void> | undefined {
+    const flushed = this.write(`id: ${this.nextId++}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
     return flushed ? undefined : this.drained();
   }
 

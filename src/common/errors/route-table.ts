@@ -3,13 +3,18 @@
  * can be answered 405 with `Allow` instead of 404.
  */
 export class RouteTable {
-  private readonly routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  private readonly routes: { path: string; pattern: RegExp; methods: Set<string> }[] = [];
 
   add(path: string, method: string): void {
     const pattern = toRegExp(path);
     const existing = this.routes.find((route) => route.pattern.source === pattern.source);
     if (existing) existing.methods.add(method.toUpperCase());
-    else this.routes.push({ pattern, methods: new Set([method.toUpperCase()]) });
+    else this.routes.push({ path, pattern, methods: new Set([method.toUpperCase()]) });
+  }
+
+  /** The routes (as registered: `/v1/agents/:name/invoke`) that serve this path, with their methods. */
+  routesFor(path: string): { path: string; methods: ReadonlySet<string> }[] {
+    return this.routes.filter((route) => route.pattern.test(path)).map(({ path: routePath, methods }) => ({ path: routePath, methods }));
   }
 
   /** Methods allowed on this path, or an empty list when no route has this path at all. */

@@ -2,7 +2,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { CORRELATION_HEADER, correlationIdFrom } from '../request-context/correlation-id.js';
 import { type RequestContext, requestContext } from '../request-context/request-context.js';
-import { endpointName } from './endpoint-names.js';
+import { type KnownRoutes, requestLabels } from './endpoint-names.js';
 
 /** Set on `res.locals` by the error path so metrics can count errors by code. */
 export const ERROR_CODE_LOCAL = 'errorCode';
@@ -18,19 +18,21 @@ export interface RequestMetrics {
  * First middleware of every request: opens the request context (correlation id), echoes the id,
  * and when the response is done writes the one access line and the request metrics.
  */
-export function requestMiddleware(logger: Logger, metrics: RequestMetrics) {
+export function requestMiddleware(logger: Logger, metrics: RequestMetrics, routes: KnownRoutes) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
     res.setHeader(CORRELATION_HEADER, correlationId);
     const started = process.hrtime.bigint();
+    // Read now: middleware mounted under a prefix (the Swagger UI's static files) shortens req.path.
+    const path = req.path;
     const context: RequestContext = { correlationId };
     let recorded = false;
     const record = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       // req.route is set by Express once a route matched, even if a guard then refused.
       const route = (req.route as { path: string } | undefined)?.path;
-      const endpoint = endpointName(req.method, route);
-      const agent = metrics.agentLabel(route?.startsWith('/v1/agents/:name') ? String(req.params.name) : undefined);
+      const { endpoint, agentName } = requestLabels(req.method, path, route, routes);
+      const agent = metrics.agentLabel(agentName);
       const status = res.writableFinished ? res.statusCode : 499;
       metrics.recordRequest(agent, endpoint, status, seconds);
       const errorCode = res.locals[ERROR_CODE_LOCAL] as string | undefined;
@@ -39,7 +41,7 @@ export function requestMiddleware(logger: Logger, metrics: RequestMetrics) {
         {
           method: req.method,
           route: route ?? null,
-          path: req.path,
+          path,
           status,
           duration_ms: Math.round(seconds * 1e5) / 100,
         },

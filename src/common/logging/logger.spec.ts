@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { requestContext } from '../request-context/request-context.js';
-import { censorCredentials, createLogger } from './logger.js';
+import { censorCredentials, createLogger, NestPinoLogger } from './logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -59,5 +59,28 @@ describe('createLogger', () => {
     const censored = censorCredentials({ ...line, headers: { authorization: 'x' } });
     expect(censored.usage).toBe(line.usage);
     expect(censored.headers).toEqual({ authorization: '[redacted]' });
+  });
+});
+
+describe('NestPinoLogger', () => {
+  it("writes Nest's start-up narration at debug, its warnings and errors at their level", () => {
+    const lines: Record<string, unknown>[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const nest = new NestPinoLogger(createLogger('debug', stream));
+    nest.log('AppModule dependencies initialized', 'InstanceLoader');
+    nest.log('Mapped {/v1/agents, GET} route', 'RouterExplorer');
+    nest.warn('deprecated option', 'NestFactory');
+    nest.error(new Error('boom'), undefined, 'ExceptionsHandler');
+    expect(lines.map(({ level, context, msg }) => ({ level, context, msg }))).toEqual([
+      { level: 'debug', context: 'InstanceLoader', msg: 'AppModule dependencies initialized' },
+      { level: 'debug', context: 'RouterExplorer', msg: 'Mapped {/v1/agents, GET} route' },
+      { level: 'warn', context: 'NestFactory', msg: 'deprecated option' },
+      { level: 'error', context: 'ExceptionsHandler', msg: 'boom' },
+    ]);
   });
 });

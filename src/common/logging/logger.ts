@@ -82,12 +82,16 @@ function serializeError(error: unknown): unknown {
   return serialized;
 }
 
-/** Routes Nest's own log calls into pino. */
+/**
+ * Routes Nest's own log calls into pino. Nest's `log` level is its start-up narration
+ * (`InstanceLoader` modules initialised, `RoutesResolver`/`RouterExplorer` routes mapped, …), so
+ * it goes to debug; the service says what it serves in one info line of its own (main.ts).
+ */
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.write('info', message, context);
+    this.write('debug', message, context);
   }
   error(message: unknown, traceOrContext?: string, context?: string): void {
     this.write('error', message, context ?? traceOrContext);
