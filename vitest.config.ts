@@ -44,7 +44,20 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.spec.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          // Every answer the suite receives is checked against openapi.json (issue 14).
+          setupFiles: ['test/support/contract-setup.ts'],
           testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Faults under load on two server processes (issue 14): needs the build; about 1.5 min.
+        plugins: [swcPlugin()],
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 120_000,
           hookTimeout: 60_000,
         },
       },

@@ -5,8 +5,9 @@ import type { Logger } from 'pino';
 import { InvalidRequestError, type ErrorDetail } from './common/errors/domain-errors.js';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { RouteTable } from './common/errors/route-table.js';
-import { bodyErrorHandler, jsonBodyParser, requireJsonBody } from './common/http/body-middleware.js';
-import { containsNul } from './common/validation/nul-characters.js';
+import { bodyErrorHandler, jsonBodyParser, requireJsonBody, requireJsonObject } from './common/http/body-middleware.js';
+import { findUnstorableText, shorten, unstorableTextMessage } from './common/validation/request-values.js';
+import { answerClientErrors } from './common/http/client-errors.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
 import { corsOptions, securityHeaders, varyOnOrigin } from './common/http/security-headers.js';
 import { buildOpenApiDocument, mountSwagger } from './common/http/swagger.js';
@@ -22,11 +23,14 @@ import { MetricsService } from './metrics/metrics.service.js';
  */
 export async function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): Promise<void> {
   app.useLogger(new NestPinoLogger(logger));
+  answerClientErrors(app.getHttpServer(), logger);
   app.disable('x-powered-by');
   app.set('etag', false);
   // Which address `request.ip` (rate limits, audit rows) names: docs/security.md "Rate limits".
   app.set('trust proxy', config.trustProxy);
-  app.use(requestMiddleware(logger, app.get(MetricsService)));
+  // Filled once Nest has registered its routes; the middleware reads it only when a response ends.
+  const routes = new RouteTable();
+  app.use(requestMiddleware(logger, app.get(MetricsService), routes));
   app.use(refusalAuditMiddleware(app.get(RefusalAudit)));
   app.use(securityHeaders({ hstsMaxAgeSeconds: config.hstsMaxAgeSeconds }));
   if (config.corsOrigins.length > 0) {
@@ -35,20 +39,25 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
   }
   app.use(requireJsonBody);
   app.use(jsonBodyParser(config.bodyLimitBytes));
+  app.use(requireJsonObject);
   app.use(bodyErrorHandler(logger));
   app.useGlobalPipes(createValidationPipe());
-  const routes = new RouteTable();
   app.useGlobalFilters(new ApiExceptionFilter(logger, routes));
   mountSwagger(app, buildOpenApiDocument(app, config.version));
   await app.init();
   collectRoutes(app, routes);
 }
 
-/** Bodies are JSON objects (a missing body counts as `{}`), and no request value holds a NUL. */
+/**
+ * Bodies are JSON objects (a missing body counts as `{}`), and no request value holds text the
+ * database cannot store: NUL, or a lone UTF-16 surrogate (docs/api.md §1.2).
+ */
 class BodyValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (containsNul(value)) {
-      throw new InvalidRequestError('Text in the request must not contain NUL (\\u0000) characters.');
+    const unstorable = findUnstorableText(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+    if (unstorable) {
+      const message = unstorableTextMessage(unstorable);
+      throw new InvalidRequestError(message, unstorable.field ? [{ field: shorten(unstorable.field), message }] : undefined);
     }
     if (metadata.type === 'body') {
       if (value === undefined) value = {};
@@ -77,8 +86,13 @@ export function createValidationPipe(): ValidationPipe {
 
 function flatten(errors: ValidationError[], parent = ''): ErrorDetail[] {
   return errors.flatMap((error) => {
-    const field = parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message: withPath(message, error.property, field) }));
+    // A property name is the client's text (an unknown field): quoted only shortened.
+    const property = shorten(error.property);
+    const field = parent ? `${parent}.${property}` : property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({
+      field,
+      message: withPath(message.split(error.property).join(property), property, field),
+    }));
     return [...own, ...flatten(error.children ?? [], field)];
   });
 }

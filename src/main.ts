@@ -1,11 +1,13 @@
 import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Logger } from 'pino';
 import { createApp } from './app.factory.js';
 import { CatalogService, loadInitialDefinitions } from './runtime/catalog.service.js';
 import { createLogger } from './common/logging/logger.js';
+import { servingSummary } from './common/logging/serving-summary.js';
 import { type AppConfig, ConfigError, isDevelopmentMode, loadConfig } from './config/configuration.js';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded-database.js';
+import { type EmbeddedDatabase, EmbeddedDatabaseError, startEmbeddedDatabase } from './database/embedded-database.js';
 import { defaultDeployPort, type Definitions } from './definitions/index.js';
 import { PipelineRunner } from './pipelines/pipeline-runner.js';
 
@@ -35,11 +37,19 @@ async function main(): Promise<void> {
     }
     const port = config.port ?? defaultDeployPort(definitions.definitions) ?? DEFAULT_PORT;
     await app.listen(port, config.host);
-    logger.info({ port, host: config.host, version: config.version, embedded_database: Boolean(embedded) }, 'serving');
+    const serving = servingSummary({
+      config,
+      address: app.getHttpServer().address() as AddressInfo,
+      agents: definitions.definitions.agents.length,
+      pipelines: definitions.definitions.pipelines.length,
+      userKeys: app.get(CatalogService).userDirectory().hasKeys,
+    });
+    logger.info(serving.fields, serving.message);
     handleShutdown(app, config, logger, embedded);
     process.on('SIGHUP', () => void app.get(CatalogService).reload());
   } catch (error) {
-    logger.fatal({ err: error }, 'start-up failed');
+    if (error instanceof EmbeddedDatabaseError) logger.fatal(`start-up failed: ${error.message}`);
+    else logger.fatal({ err: error }, 'start-up failed');
     await embedded?.stop().catch(() => undefined);
     logger.flush(() => process.exit(1));
   }

@@ -1,32 +1,41 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
   ApiBody,
+  ApiConflictResponse,
+  ApiExtraModels,
   ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
-  ApiProduces,
-  ApiSecurity,
+  ApiParam,
   ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
+import { AGENT_CALL_EXAMPLES } from '../common/dto/agent-call.dto.js';
 import { ContinueSessionResponseDto, toUsageDto } from '../common/dto/agent-run.dto.js';
 import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { ClientClosedError } from '../common/errors/domain-errors.js';
 import { toErrorResponse } from '../common/errors/error-table.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { ERROR_CODE_LOCAL } from '../common/http/request-middleware.js';
-import { AGENT_RUN_TOO_MANY_REQUESTS, AGENT_RUN_VALIDATION_FAILED, API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import {
+  AGENT_RUN_TOO_MANY_REQUESTS,
+  AGENT_RUN_VALIDATION_FAILED,
+  ApiCredentialRefusals,
+  ApiJsonBodyRefusals,
+  EXAMPLE_AGENT,
+  SESSION_BUSY,
+} from '../common/http/swagger.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { toAgentCall } from '../runtime/agent-call.js';
+import type { RunEvent } from '../runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../runtime/session-turns.port.js';
 import { AgentsService, toInvokeResponse } from './agents.service.js';
 import { InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
@@ -34,9 +43,8 @@ import { InvokeAgentDto } from './dto/invoke-agent.dto.js';
 import { SseWriter } from './sse-writer.js';
 
 @ApiTags('agents')
-@ApiSecurity(API_KEY_SCHEME)
-@ApiSecurity(BEARER_SCHEME)
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiCredentialRefusals()
+@ApiExtraModels(InvokeAgentResponseDto, ContinueSessionResponseDto)
 @Controller('v1/agents')
 export class AgentsController {
   constructor(
@@ -57,10 +65,19 @@ export class AgentsController {
   @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
   @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
-  @ApiOkResponse({ type: InvokeAgentResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiParam({ name: 'name', example: EXAMPLE_AGENT })
+  @ApiBody({ type: InvokeAgentDto, examples: AGENT_CALL_EXAMPLES })
+  @ApiOkResponse({
+    description: 'The answer; with `session_id`, the answer of that session turn, as continue gives it.',
+    schema: { oneOf: [{ $ref: getSchemaPath(InvokeAgentResponseDto) }, { $ref: getSchemaPath(ContinueSessionResponseDto) }] },
+  })
+  @ApiJsonBodyRefusals()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller may not use this agent.' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: "Unknown agent; with `session_id`, unknown, expired or another caller's session.",
+  })
+  @ApiConflictResponse(SESSION_BUSY)
   @ApiInternalServerErrorResponse({ type: ErrorResponseDto, description: 'The model provider or a tool failed beyond retries.' })
   async invoke(
     @Param('name') name: string,
@@ -76,18 +93,26 @@ export class AgentsController {
 
   /**
    * Invokes an agent and streams its answer as Server-Sent Events: `token`, `tool_call`,
-   * `tool_result`, then one `done` with the usage (or one `error`).
+   * `tool_result`, then one `done` with the usage, and the turn's number for a session turn (or
+   * one `error`).
    */
   @Post(':name/stream')
   @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
   @ApiOperation({ summary: 'Invoke an agent, streaming the answer (SSE)' })
-  @ApiProduces('text/event-stream')
-  @ApiBody({ type: InvokeAgentDto })
-  @ApiOkResponse({ description: 'A `text/event-stream` of JSON events, one per `data:` line.' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller may not use this agent.' })
-  @ApiNotFoundResponse({ type: ErrorResponseDto })
+  @ApiParam({ name: 'name', example: EXAMPLE_AGENT })
+  @ApiBody({ type: InvokeAgentDto, examples: AGENT_CALL_EXAMPLES })
+  @ApiOkResponse({
+    description: 'A `text/event-stream` of JSON events, one per `data:` line. Errors after the first byte are an `error` event.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
+  @ApiJsonBodyRefusals()
+  @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller may not use this agent (JSON, before any byte of the stream).' })
+  @ApiNotFoundResponse({
+    type: ErrorResponseDto,
+    description: "Unknown agent; with `session_id`, unknown, expired or another caller's session.",
+  })
+  @ApiConflictResponse(SESSION_BUSY)
   async stream(
     @Param('name') name: string,
     @Body() body: InvokeAgentDto,
@@ -102,12 +127,15 @@ export class AgentsController {
     if (!turn) await this.agents.admit(prepared, principal, 'stream');
 
     const sse = new SseWriter(request, response);
-    const options = { signal: sse.signal, stream: true, admitted: true, onEvent: (event: Record<string, unknown>) => sse.send(event) };
+    const options = { signal: sse.signal, stream: true, admitted: true, onEvent: (event: RunEvent) => sse.send(event) };
     try {
-      const result = turn
-        ? (await this.sessions.complete(turn, principal, options)).result
-        : await this.agents.invoke(prepared, principal, 'stream', options);
-      void sse.send({ type: 'done', usage: toUsageDto(result.usage) });
+      if (turn) {
+        const completed = await this.sessions.complete(turn, principal, options);
+        void sse.send({ type: 'done', usage: toUsageDto(completed.result.usage), turn: completed.turn });
+      } else {
+        const result = await this.agents.invoke(prepared, principal, 'stream', options);
+        void sse.send({ type: 'done', usage: toUsageDto(result.usage) });
+      }
     } catch (error) {
       if (error instanceof ClientClosedError) {
         response.locals[ERROR_CODE_LOCAL] = error.code;

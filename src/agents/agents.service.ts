@@ -15,6 +15,7 @@ import { AgentRunner, type PreparedRun, type RunOptions, type RunResult } from '
 import { CatalogService } from '../runtime/catalog.service.js';
 import { AgentSummaryDto, InvokeAgentResponseDto, ListAgentsResponseDto } from './dto/agent-responses.dto.js';
 import { InvocationsRepository } from './invocations.repository.js';
+import { shorten } from '../common/validation/request-values.js';
 
 @Injectable()
 export class AgentsService {
@@ -68,7 +69,7 @@ export class AgentsService {
    * call (400 for a missing prompt variable). Nothing has run yet.
    */
   prepare(name: string, call: AgentCall, principal: Principal): PreparedRun {
-    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${name}' does not exist.`);
+    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${shorten(name)}' does not exist.`);
     requireAgentUse(principal, name);
     return this.runner.prepare(name, call);
   }

@@ -1,31 +1,25 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
-  ApiBadRequestResponse,
+  ApiBody,
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
-  ApiServiceUnavailableResponse,
   ApiTags,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import { AdministratorGuard } from '../auth/guards/administrator.guard.js';
 import type { Principal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
-import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { ApiCredentialRefusals, ApiJsonBodyRefusals, EXAMPLE_AGENT } from '../common/http/swagger.js';
 import { CreatedKeyDto, CreateKeyDto, ListKeysResponseDto } from './dto/key.dto.js';
 import { KeysService } from './keys.service.js';
 
 /** Managed API keys (docs/api.md §11). Administrators only. */
 @ApiTags('keys')
-@ApiSecurity(API_KEY_SCHEME)
-@ApiSecurity(BEARER_SCHEME)
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiCredentialRefusals()
 @ApiForbiddenResponse({ type: ErrorResponseDto, description: 'The caller is not an administrator.' })
-@ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
 @UseGuards(AdministratorGuard)
 @Controller('v1/keys')
 export class KeysController {
@@ -34,8 +28,17 @@ export class KeysController {
   /** Creates a key. The answer holds the key itself, the only time it is ever shown. */
   @Post()
   @HttpCode(201)
+  @ApiBody({
+    type: CreateKeyDto,
+    examples: {
+      user: {
+        summary: 'A key for one agent, for 30 days',
+        value: { name: 'ci-pipeline', role: 'user', agents: [EXAMPLE_AGENT], expires_in: '30d' },
+      },
+    },
+  })
   @ApiCreatedResponse({ type: CreatedKeyDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiJsonBodyRefusals()
   create(@Body() body: CreateKeyDto, @CurrentPrincipal() principal: Principal): Promise<CreatedKeyDto> {
     return this.keys.create(body, principal.id);
   }

@@ -2,21 +2,20 @@ import { Body, Controller, Get, HttpCode, Param, Post, Query, Req, Res } from '@
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
+  ApiBody,
   ApiForbiddenResponse,
   ApiInternalServerErrorResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
-  ApiServiceUnavailableResponse,
+  ApiParam,
   ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
-import { API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import { ApiCredentialRefusals, ApiJsonBodyRefusals, EXAMPLE_PIPELINE, RATE_LIMITED_TOO_MANY_REQUESTS } from '../common/http/swagger.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
@@ -32,10 +31,7 @@ import {
 import { PipelinesService } from './pipelines.service.js';
 
 @ApiTags('pipelines')
-@ApiSecurity(API_KEY_SCHEME)
-@ApiSecurity(BEARER_SCHEME)
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
-@ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
+@ApiCredentialRefusals()
 @Controller('v1/pipelines')
 export class PipelinesController {
   constructor(private readonly pipelines: PipelinesService) {}
@@ -52,12 +48,17 @@ export class PipelinesController {
    * run when a step failed); with `options.async` it answers 202 at once.
    */
   @Post(':name/run')
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse(RATE_LIMITED_TOO_MANY_REQUESTS)
   @HttpCode(200)
+  @ApiParam({ name: 'name', example: EXAMPLE_PIPELINE })
+  @ApiBody({
+    type: RunPipelineDto,
+    examples: { topic: { summary: 'A topic to research', value: { input: 'Renewable energy storage in 2026' } } },
+  })
   @ApiOkResponse({ type: RunDocumentDto })
   @ApiAcceptedResponse({ type: AcceptedRunDto, description: 'With `options.async: true`.' })
   @ApiInternalServerErrorResponse({ type: RunDocumentDto, description: 'A step failed: the run document with `error`.' })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiJsonBodyRefusals()
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not use every step's agent." })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
   async run(
@@ -79,6 +80,8 @@ export class PipelinesController {
 
   /** A run's live status: the one named by `run_id`, else the most recent. */
   @Get(':name/status')
+  @ApiParam({ name: 'name', example: EXAMPLE_PIPELINE })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'An unknown or invalid query parameter.' })
   @ApiOkResponse({ type: RunStatusDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not read this pipeline's runs." })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown pipeline or run, another caller's run, or no run yet." })
@@ -88,6 +91,8 @@ export class PipelinesController {
 
   /** Runs of a pipeline, newest first. */
   @Get(':name/runs')
+  @ApiParam({ name: 'name', example: EXAMPLE_PIPELINE })
+  @ApiBadRequestResponse({ type: ErrorResponseDto, description: 'An unknown or invalid query parameter.' })
   @ApiOkResponse({ type: ListRunsResponseDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not read this pipeline's runs." })
   @ApiNotFoundResponse({ type: ErrorResponseDto })
@@ -102,6 +107,8 @@ export class PipelinesController {
   /** Cancels a run, whichever replica executes it: running steps are aborted, pending ones skipped. */
   @Post(':name/runs/:run_id/cancel')
   @HttpCode(200)
+  @ApiParam({ name: 'name', example: EXAMPLE_PIPELINE })
+  @ApiJsonBodyRefusals()
   @ApiOkResponse({ type: RunStatusDto })
   @ApiForbiddenResponse({ type: ErrorResponseDto, description: "The caller may not use every step's agent." })
   @ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown pipeline or run, or another caller's run." })

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { BudgetExceededError, ClientClosedError, NotFoundError, ValidationFailedError } from '../common/errors/domain-errors.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { requestContext } from '../common/request-context/request-context.js';
-import { replaceNul } from '../common/validation/nul-characters.js';
+import { shorten, toStorableText } from '../common/validation/request-values.js';
 import { MAX_DELEGATION_DEPTH, type Agent, type ConfigValue, type ExprContext, type ExprSession } from '../definitions/index.js';
 import {
   runAgent,
@@ -96,7 +96,7 @@ export class AgentRunner {
   /** The agent (404 when unknown) and its rendered prompt (400 for a missing variable). */
   prepare(name: string, call: AgentCall): PreparedRun {
     const found = this.catalog.findAgent(name);
-    if (!found) throw new NotFoundError(`Agent '${name}' does not exist.`);
+    if (!found) throw new NotFoundError(`Agent '${shorten(name)}' does not exist.`);
     const { agent, profile, guardrails, behaviour, config } = found;
     return { agent, profile, guardrails, behaviour, config, call, systemPrompt: profile.prompt && renderPrompt(profile.prompt, call.variables) };
   }
@@ -137,7 +137,7 @@ export class AgentRunner {
     let result: AgentRunResult = { ...answered.result, durationMs: Math.round(performance.now() - started) };
     // A delegate's run counted its own tokens.
     if (answered.delegated === undefined) this.metrics.recordTokens(profile.name, result.usage);
-    result = { ...result, output: replaceNul(result.output), toolCalls: guard.toolCalls(replaceNul(result.toolCalls)) };
+    result = { ...result, output: toStorableText(result.output), toolCalls: guard.toolCalls(toStorableText(result.toolCalls)) };
     // Handed over: what the delegate's guardrails withheld stays withheld, and they are reported.
     const storedInput = answered.delegated?.storedInput ?? call.input;
     const delegatedGuardrails = answered.delegated?.guardrails ?? [];

@@ -1,16 +1,16 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBody,
   ApiConflictResponse,
+  ApiInternalServerErrorResponse,
   ApiForbiddenResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
-  ApiSecurity,
-  ApiServiceUnavailableResponse,
+  ApiParam,
   ApiTags,
   ApiTooManyRequestsResponse,
-  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
@@ -18,7 +18,16 @@ import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
-import { AGENT_RUN_TOO_MANY_REQUESTS, AGENT_RUN_VALIDATION_FAILED, API_KEY_SCHEME, BEARER_SCHEME } from '../common/http/swagger.js';
+import {
+  AGENT_RUN_TOO_MANY_REQUESTS,
+  AGENT_RUN_VALIDATION_FAILED,
+  ApiCredentialRefusals,
+  ApiJsonBodyRefusals,
+  EXAMPLE_AGENT,
+  RATE_LIMITED_TOO_MANY_REQUESTS,
+  SESSION_BUSY,
+} from '../common/http/swagger.js';
+import { AGENT_CALL_EXAMPLES } from '../common/dto/agent-call.dto.js';
 import { toAgentCall } from '../runtime/agent-call.js';
 import { ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
@@ -33,25 +42,27 @@ import {
 import { SessionsService } from './sessions.service.js';
 
 @ApiTags('sessions')
-@ApiSecurity(API_KEY_SCHEME)
-@ApiSecurity(BEARER_SCHEME)
-@ApiUnauthorizedResponse({ type: ErrorResponseDto })
+@ApiCredentialRefusals()
+@ApiParam({ name: 'name', example: EXAMPLE_AGENT })
 @ApiForbiddenResponse({
   type: ErrorResponseDto,
   description: 'The caller may not use this agent (or, for list and history, read its sessions).',
 })
 @ApiNotFoundResponse({ type: ErrorResponseDto, description: "Unknown agent or session, the session expired, or it is another caller's." })
-@ApiServiceUnavailableResponse({ type: ErrorResponseDto, description: 'The database is unavailable (Retry-After).' })
 @Controller('v1/agents/:name/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}
 
   /** Creates a multi-turn session with an agent. */
   @Post()
-  @ApiTooManyRequestsResponse({ type: ErrorResponseDto, description: 'AGENTSPEC_RATE_LIMIT reached for this caller (Retry-After, RateLimit-* headers).' })
+  @ApiTooManyRequestsResponse(RATE_LIMITED_TOO_MANY_REQUESTS)
   @HttpCode(200)
+  @ApiBody({
+    type: CreateSessionDto,
+    examples: { labelled: { summary: 'A session with a label', value: { metadata: { customer_id: 'c-42' } } } },
+  })
   @ApiOkResponse({ type: SessionDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
+  @ApiJsonBodyRefusals()
   create(@Param('name') name: string, @Body() body: CreateSessionDto, @CurrentPrincipal() principal: Principal): Promise<SessionDto> {
     return this.sessions.create(name, body.metadata, principal);
   }
@@ -73,9 +84,11 @@ export class SessionsController {
   @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
   @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
+  @ApiBody({ type: ContinueSessionDto, examples: AGENT_CALL_EXAMPLES })
   @ApiOkResponse({ type: ContinueSessionResponseDto })
-  @ApiBadRequestResponse({ type: ErrorResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Another turn of this session is running (Retry-After).' })
+  @ApiJsonBodyRefusals()
+  @ApiConflictResponse(SESSION_BUSY)
+  @ApiInternalServerErrorResponse({ type: ErrorResponseDto, description: 'The model provider or a tool failed beyond retries.' })
   continue(
     @Param('name') name: string,
     @Param('id') id: string,
@@ -91,8 +104,11 @@ export class SessionsController {
   @ApiUnprocessableEntityResponse(AGENT_RUN_VALIDATION_FAILED)
   @ApiTooManyRequestsResponse(AGENT_RUN_TOO_MANY_REQUESTS)
   @HttpCode(200)
+  @ApiBody({ type: ContinueSessionDto, examples: AGENT_CALL_EXAMPLES })
   @ApiOkResponse({ type: ContinueSessionResponseDto })
-  @ApiConflictResponse({ type: ErrorResponseDto })
+  @ApiJsonBodyRefusals()
+  @ApiConflictResponse(SESSION_BUSY)
+  @ApiInternalServerErrorResponse({ type: ErrorResponseDto, description: 'The model provider or a tool failed beyond retries.' })
   continueAlias(
     @Param('name') name: string,
     @Param('id') id: string,

@@ -15,6 +15,7 @@ import { CatalogService } from '../runtime/catalog.service.js';
 import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
 import { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
 import { SessionLeaseLostError, SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
+import { shorten } from '../common/validation/request-values.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;
 /** How long a turn may hold its session without renewing; renewed every third of it. */
@@ -149,7 +150,7 @@ export class SessionsService implements SessionTurns {
   }
 
   private requireAgent(name: string): void {
-    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${name}' does not exist.`);
+    if (!this.catalog.isAgent(name)) throw new NotFoundError(`Agent '${shorten(name)}' does not exist.`);
   }
 
   private async isLive(agentName: string, id: string): Promise<boolean> {
@@ -185,5 +186,5 @@ function summary(session: SessionRecord): SessionSummaryDto {
 }
 
 function sessionNotFound(id: string): NotFoundError {
-  return new NotFoundError(`Session '${id}' does not exist or has expired.`);
+  return new NotFoundError(`Session '${shorten(id)}' does not exist or has expired.`);
 }

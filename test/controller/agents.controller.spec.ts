@@ -230,11 +230,11 @@ describe('AgentsController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
-      expect(parseSse(response.text).events).toEqual([
-        { type: 'token', content: 'Echo: ' },
-        { type: 'token', content: 'hi' },
-        { type: 'done', usage: { input_tokens: 4, output_tokens: 2, total_tokens: 6 } },
-      ]);
+      expect(response.text).toBe(
+        'id: 1\nevent: token\ndata: {"type":"token","content":"Echo: "}\n\n' +
+          'id: 2\nevent: token\ndata: {"type":"token","content":"hi"}\n\n' +
+          'id: 3\nevent: done\ndata: {"type":"done","usage":{"input_tokens":4,"output_tokens":2,"total_tokens":6}}\n\n',
+      );
       expect(agents.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 }), KEY_PRINCIPAL]);
       const [invoke] = agents.callsTo('invoke');
       expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
@@ -255,7 +255,7 @@ describe('AgentsController slice', () => {
       expect(agents.callsTo('invoke')).toEqual([]);
     });
 
-    it('with session_id claims the turn first, then completes it', async () => {
+    it('with session_id claims the turn first, then completes it and reports its number in done', async () => {
       const claimed = { prepared: preparedRun('greeter', call('again')) };
       sessions.on('begin', async () => claimed);
       sessions.on('complete', async () => ({ result: agentRunResult({ usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }), turn: 3 }));
@@ -263,7 +263,12 @@ describe('AgentsController slice', () => {
       const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'again', session_id: 'sess_abc' });
 
       expect(response.status).toBe(200);
-      expect(parseSse(response.text).events).toEqual([{ type: 'done', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 } }]);
+      expect(parseSse(response.text)).toEqual({
+        events: [{ type: 'done', usage: { input_tokens: 1, output_tokens: 1, total_tokens: 2 }, turn: 3 }],
+        ids: [1],
+        names: ['done'],
+        comments: [],
+      });
       expect(sessions.callsTo('begin')[0].args).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
       const [complete] = sessions.callsTo('complete');
       expect(complete.args.slice(0, 2)).toEqual([claimed, KEY_PRINCIPAL]);
@@ -320,10 +325,12 @@ describe('AgentsController slice', () => {
       const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x' });
 
       expect(response.status).toBe(200);
-      expect(parseSse(response.text).events).toEqual([
+      const { events, names } = parseSse(response.text);
+      expect(events).toEqual([
         { type: 'token', content: 'Echo: ' },
         { type: 'error', code: 'internal_error', message: expect.stringMatching(/internal error/) },
       ]);
+      expect(names).toEqual(['token', 'error']);
       expect(response.text).not.toContain('s3cret');
     });
   });

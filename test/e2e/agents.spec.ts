@@ -140,7 +140,7 @@ describe('agent endpoints', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(response.headers.get('cache-control')).toBe('no-cache');
     expect(response.headers.get('x-accel-buffering')).toBe('no');
-    const { events, ids } = await readSse(response);
+    const { events, ids, names } = await readSse(response);
     const toolOutput = JSON.stringify({ forecast: 'sunny', url: '/weather?city=weather%20please' });
     expect(events).toEqual([
       { type: 'tool_call', name: 'weather', arguments: { city: 'weather please' } },
@@ -149,6 +149,8 @@ describe('agent endpoints', () => {
       { type: 'done', usage: expect.objectContaining({ total_tokens: expect.any(Number) }) },
     ]);
     expect(ids).toEqual(events.map((_, index) => index + 1));
+    expect(names).toEqual(events.map((event) => event.type));
+    expect(events.at(-1)).not.toHaveProperty('turn');
   });
 
   it('streams tokens that join to the same output invoke returns', async () => {

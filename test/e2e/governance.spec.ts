@@ -113,6 +113,7 @@ describe('governance written in definitions', () => {
       const wire = await response.clone().text();
       expect(wire).not.toContain('forbidden to go');
       expect(wire).not.toContain('Echo');
+      expect(wire).toMatch(/\nevent: guardrail\ndata: \{"type":"guardrail",/);
       const { events: sent } = await readSse(response);
       expect(sent.filter((event) => event.type === 'guardrail')).toEqual([
         { type: 'guardrail', guardrail: 'no-forbidden-echo', side: 'output', fallback: 'Withheld by policy.' },

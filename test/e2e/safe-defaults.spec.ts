@@ -13,7 +13,7 @@ describe('safe defaults of the server process', () => {
     expect(failure).toContain('NODE_ENV=production but no credentials are configured');
     for (const variable of ['AGENTSPEC_API_KEY', 'AGENTSPEC_API_KEYS', 'OIDC_ISSUER', 'AGENTSPEC_AUTH=none'])
       expect(failure).toContain(variable);
-    expect(failure).not.toContain('"msg":"serving"');
+    expect(failure).not.toContain('"msg":"serving ');
   });
 
   it('serves in production once a key is configured, or when AGENTSPEC_AUTH=none says so on purpose', async () => {

@@ -184,7 +184,8 @@ describe('sessions', () => {
     const invoked = await (await post(app, '/v1/agents/chat/invoke', { input: 'via invoke', session_id: id })).json();
     expect(invoked).toMatchObject({ output: 'Echo: via invoke', turn: 1 });
     const streamed = await readSse(await post(app, '/v1/agents/chat/stream', { input: 'via stream', session_id: id }));
-    expect(streamed.events.at(-1)).toMatchObject({ type: 'done' });
+    expect(streamed.events.at(-1)).toEqual({ type: 'done', usage: expect.objectContaining({ total_tokens: expect.any(Number) }), turn: 2 });
+    expect(streamed.names.at(-1)).toBe('done');
     const history = await (await fetch(`${app.url}/v1/agents/chat/sessions/${id}`)).json();
     expect(history.turns).toBe(2);
     expect(history.messages.at(-1)).toMatchObject({ turn: 2, role: 'assistant', content: 'Echo: via stream' });

@@ -1,5 +1,6 @@
 import { freePort } from '../../src/common/free-port.js';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { underContract } from './contract.js';
 
 export interface SpawnedServer {
   url: string;
@@ -21,7 +22,7 @@ export async function spawnServer(env: Record<string, string>, readyTimeoutMs = 
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const started = Date.now();
-  while (!output.includes('"msg":"serving"')) {
+  while (!output.includes('"msg":"serving ')) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     if (Date.now() - started > readyTimeoutMs) {
       child.kill('SIGKILL');
@@ -29,5 +30,7 @@ export async function spawnServer(env: Record<string, string>, readyTimeoutMs = 
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `http://127.0.0.1:${port}`, process: child, output: () => output, exited };
+  const url = `http://127.0.0.1:${port}`;
+  underContract(url);
+  return { url, process: child, output: () => output, exited };
 }

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logging/logger.js';
 import { loadInitialDefinitions } from '../../src/runtime/catalog.service.js';
 import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
+import { underContract } from './contract.js';
 
 /** Collects the JSON log lines an app writes, for assertions. */
 export class LogCapture extends Writable {
@@ -50,5 +51,7 @@ export async function startTestApp(options: { databaseUrl: string; env?: Record<
   const app = await createApp({ config, logger, databaseUrl: options.databaseUrl, definitions: definitions.definitions });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
-  return { app, config, url: `http://127.0.0.1:${port}`, logs, close: () => app.close() };
+  const url = `http://127.0.0.1:${port}`;
+  underContract(url);
+  return { app, config, url, logs, close: () => app.close() };
 }

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional, type ExamplesObject } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsNotEmpty, IsNumber, IsObject, IsOptional, IsString, Max, Min, ValidateIf, ValidateNested } from 'class-validator';
 import { IsStringRecord } from '../validation/is-string-record.js';
@@ -18,7 +19,7 @@ export class InvokeOptionsDto {
 
   /**
    * Values for the prompt's `{{variables}}`.
-   * @example { "customer_name": "Ada" }
+   * @example { "tone": "friendly" }
    */
   @IsOptional()
   @IsStringRecord()
@@ -43,13 +44,23 @@ export class AgentCallDto {
   options?: InvokeOptionsDto;
 
   /** Compatibility alias of `input` (older SDKs). */
+  @ApiPropertyOptional({ deprecated: true })
   @ValidateIf((body: AgentCallDto) => body.input === undefined && body.message !== undefined)
   @IsString()
   @IsNotEmpty()
   message?: string;
 
   /** Compatibility alias of `options.variables`. */
+  @ApiPropertyOptional({ deprecated: true })
   @IsOptional()
   @IsStringRecord()
   variables?: Record<string, string>;
 }
+
+/** Request examples of the agent calls, valid against the bundled agents (agents/support.ias). */
+export const AGENT_CALL_EXAMPLES: ExamplesObject = {
+  question: {
+    summary: 'A question, with a prompt variable',
+    value: { input: 'Where is my order #1234?', options: { temperature: 0.3, variables: { tone: 'friendly' } } },
+  },
+};

@@ -10,7 +10,7 @@ export class ErrorBodyDto {
   code!: string;
   /** @example Agent 'unknown-agent' does not exist. */
   message!: string;
-  /** Per-field problems, on some `invalid_request` answers. */
+  /** Per-field problems on `invalid_request` answers of field validation; the broken rules on `validation_failed`. */
   details?: ErrorDetailDto[];
 }
 

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsObject, IsOptional, IsString, ValidateIf, ValidateNested } from 'class-validator';
 import { UsageDto } from '../../common/dto/agent-run.dto.js';
@@ -28,6 +29,7 @@ export class RunPipelineDto {
   options?: RunPipelineOptionsDto;
 
   /** Compatibility: an object whose JSON text becomes the input. */
+  @ApiPropertyOptional({ deprecated: true })
   @ValidateIf((body: RunPipelineDto) => body.trigger !== undefined)
   @IsObject()
   trigger?: Record<string, unknown>;
