@@ -1,7 +1,7 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, chown, cp, lstat, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -23,7 +23,6 @@ export class EmbeddedDatabaseError extends Error {
 const EMBEDDED_DATABASE = 'agentspec';
 const START_TIMEOUT_MS = 60_000;
 /** World-readable but root-owned: where binaries and clusters go when the checkout is private. */
-const SHARED_BASE = '/var/tmp';
 const ALTERNATIVES = 'Set DATABASE_URL (the server) or TEST_DATABASE_URL (the tests) to a PostgreSQL you run, or run as a non-root user.';
 
 interface Credentials {
@@ -51,10 +50,8 @@ const execFileAsync = promisify(execFile);
  * `dataDir`, for machines with no database. It listens on 127.0.0.1 only, on a free port,
  * with a random password stored next to the data (mode 0600).
  *
- * As root, PostgreSQL runs as the `postgres` OS user (created if missing). When that user
- * cannot enter the checkout (a clone in /root, a `mktemp -d` folder), the binaries are copied
- * to a root-owned folder under /var/tmp and the cluster lives in a folder owned by that user,
- * mode 0700, under /var/tmp; its path is recorded in the credentials file.
+ * As root, PostgreSQL runs as the `postgres` OS user (created if missing); when that user
+ * cannot reach the checkout, the start stops with a message saying what to do.
  */
 export async function startEmbeddedDatabase(options: {
   dataDir: string;
@@ -65,8 +62,10 @@ export async function startEmbeddedDatabase(options: {
   const root = resolve(options.dataDir);
   await mkdir(root, { recursive: true, mode: 0o755 });
   const runAs = process.getuid?.() === 0 ? await postgresUser() : undefined;
-  const binaries = await reachableBinaries(await installedBinaries(), runAs);
-  const clusterDir = await clusterLocation(root, runAs);
+  const binaries = await installedBinaries();
+  requireReachable(runAs, binaries.initdb, 'the PostgreSQL programs');
+  requireReachable(runAs, root, 'the data folder');
+  const clusterDir = join(root, 'postgres');
   const credentialsFile = join(root, 'embedded-postgres.json');
   const saved = await readCredentials(credentialsFile);
   const initialised = saved !== undefined && existsSync(join(clusterDir, 'PG_VERSION'));
@@ -180,59 +179,20 @@ function accessibleTo(runAs: RunAs, path: string, flag: '-x' | '-r'): boolean {
 }
 
 /**
- * The binaries as `runAs` can execute them: in place, or (checkout in a private folder) a copy
- * in a root-owned folder under /var/tmp, one per package version, shared by every checkout.
+ * As root, PostgreSQL runs as the `postgres` OS user, which must be able to reach the binaries
+ * (node_modules) and the data folder. In a checkout it cannot enter (a clone in /root, a
+ * `mktemp -d` folder) nothing is moved elsewhere on the user's behalf (a shared folder such as
+ * /var/tmp would let other local users interfere with files root then changes): the start stops
+ * and says what to do.
  */
-async function reachableBinaries(binaries: Binaries, runAs: RunAs | undefined): Promise<Binaries> {
-  if (!runAs || accessibleTo(runAs, binaries.initdb, '-x')) return binaries;
-  const nativeDir = dirname(dirname(binaries.initdb));
-  const target = join(SHARED_BASE, `agentspec-embedded-postgres-${binaries.version}-${process.platform}-${process.arch}`);
-  if (!existsSync(target)) {
-    const staging = await mkdtemp(join(SHARED_BASE, 'agentspec-embedded-postgres-'));
-    try {
-      await cp(nativeDir, staging, { recursive: true, verbatimSymlinks: true });
-      await chmod(staging, 0o755);
-      await rename(staging, target);
-    } catch (error) {
-      await rm(staging, { recursive: true, force: true });
-      // Another process may have won the race; the checks below decide.
-      if (!existsSync(target)) throw error;
-    }
-  }
-  await assertSafeFolder(target, 0);
-  const staged = { ...binaries, initdb: join(target, 'bin', 'initdb'), postgres: join(target, 'bin', 'postgres') };
-  if (!accessibleTo(runAs, staged.initdb, '-x')) {
-    throw new EmbeddedDatabaseError(`The "postgres" OS user cannot execute ${staged.initdb}. ${ALTERNATIVES}`);
-  }
-  return staged;
-}
-
-/**
- * `<dataDir>/postgres`, unless `runAs` cannot enter `dataDir`: then a folder of that user,
- * mode 0700, in `/var/tmp/agentspec-postgres-<uid>/`, named after `dataDir`.
- */
-async function clusterLocation(root: string, runAs: RunAs | undefined): Promise<string> {
-  const inPlace = join(root, 'postgres');
-  if (!runAs || accessibleTo(runAs, root, '-x')) return inPlace;
-  const userDir = join(SHARED_BASE, `agentspec-postgres-${runAs.uid}`);
-  await mkdir(userDir, { mode: 0o700 }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EEXIST') throw error;
-  });
-  const stat = await lstat(userDir);
-  if (stat.isDirectory() && !stat.isSymbolicLink() && stat.uid === 0) await chown(userDir, runAs.uid, runAs.gid);
-  await chmod(userDir, 0o700);
-  await assertSafeFolder(userDir, runAs.uid);
-  return join(userDir, createHash('sha256').update(root).digest('hex').slice(0, 16));
-}
-
-/** A folder under the world-writable /var/tmp must be ours: a real folder, owned as expected, not writable by others. */
-async function assertSafeFolder(path: string, owner: number): Promise<void> {
-  const stat = await lstat(path);
-  if (!stat.isDirectory() || stat.isSymbolicLink() || stat.uid !== owner || (stat.mode & 0o022) !== 0) {
-    throw new EmbeddedDatabaseError(
-      `${path} is not a folder owned by uid ${owner} and closed to other users; remove it and start again. ${ALTERNATIVES}`,
-    );
-  }
+function requireReachable(runAs: RunAs | undefined, path: string, what: string): void {
+  if (!runAs || accessibleTo(runAs, path, '-x')) return;
+  throw new EmbeddedDatabaseError(
+    `The embedded PostgreSQL runs as the "postgres" OS user when started by root, and that user cannot reach ${what} (${path}): ` +
+      'a folder on the way is closed to other users (a checkout in /root or in a mktemp -d folder). ' +
+      'Clone the project into a folder other users may enter (such as /srv or /opt), or give other users search access ' +
+      `(chmod o+x) to the folders above it (and above AGENTSPEC_DATA_DIR). Or: ${ALTERNATIVES}`,
+  );
 }
 
 async function initialiseCluster(
@@ -248,7 +208,8 @@ async function initialiseCluster(
   try {
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
     if (runAs) {
-      for (const path of [clusterDir, passwordDir, passwordFile]) await chown(path, runAs.uid, runAs.gid);
+      // The file before its folder: once the folder is that user's, nothing in it is changed by path.
+      for (const path of [passwordFile, passwordDir, clusterDir]) await chown(path, runAs.uid, runAs.gid);
     }
     const args = [
       `--pgdata=${clusterDir}`,
