@@ -61,6 +61,17 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Requests generated from openapi.json, seeded (FUZZ_SEED, FUZZ_RUNS; issue 14): about 30 s.
+        plugins: [swcPlugin()],
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.spec.ts'],
+          globalSetup: ['test/support/global-setup.ts'],
+          testTimeout: 90_000,
+          hookTimeout: 60_000,
+        },
+      },
     ],
   },
 });

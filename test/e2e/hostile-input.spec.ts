@@ -258,6 +258,12 @@ describe('hostile input: every client mistake is a documented 4xx with the envel
       expect(error.details).toEqual([{ field: shortened, message: `property ${shortened} should not exist` }]);
     });
 
+    it('a path segment that is not valid percent-encoding is not quoted at all', async () => {
+      const encoded = '%C0%AE'.repeat(200);
+      const error = await expectEnvelope(await fetch(`${app.url}/v1/agents/${encoded}/sessions`, { headers: AUTH }), 400, 'invalid_request');
+      expect(error.message).toBe('A path segment is not valid percent-encoded UTF-8.');
+    });
+
     it('the path of a 405', async () => {
       const error = await expectEnvelope(await fetch(`${app.url}/v1/agents/quick/sessions/${long}`, { method: 'PUT', headers: AUTH }), 405, 'method_not_allowed');
       expect(error.message.length).toBeLessThan(200);

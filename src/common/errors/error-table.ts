@@ -159,12 +159,15 @@ function fromBodyParser(error: unknown): Classified | undefined {
   }
 }
 
+/** The router's message for a path segment that is not valid percent-encoding quotes it whole. */
+const UNDECODABLE_PARAM = /^Failed to decode param /;
+
 function httpExceptionMessage(error: HttpException): string {
   if (error.getStatus() === 404) return 'No route matches this path.';
   const response = error.getResponse();
-  if (typeof response === 'string') return response;
+  if (typeof response === 'string') return UNDECODABLE_PARAM.test(response) ? 'A path segment is not valid percent-encoded UTF-8.' : response;
   const message = (response as { message?: unknown }).message;
-  if (typeof message === 'string') return message;
+  if (typeof message === 'string') return UNDECODABLE_PARAM.test(message) ? 'A path segment is not valid percent-encoded UTF-8.' : message;
   if (Array.isArray(message)) return message.join('; ');
   return error.message;
 }
