@@ -5,7 +5,13 @@ import type { Logger } from 'pino';
 import { InvalidRequestError, type ErrorDetail } from './common/errors/domain-errors.js';
 import { ApiExceptionFilter } from './common/errors/api-exception.filter.js';
 import { RouteTable } from './common/errors/route-table.js';
-import { bodyErrorHandler, jsonBodyParser, requireJsonBody, requireJsonObject } from './common/http/body-middleware.js';
+import {
+  bodyErrorHandler,
+  jsonBodyParser,
+  refuseOversizedBody,
+  requireJsonBody,
+  requireJsonObject,
+} from './common/http/body-middleware.js';
 import { findUnstorableText, shorten, unstorableTextMessage } from './common/validation/request-values.js';
 import { answerClientErrors } from './common/http/client-errors.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
@@ -38,6 +44,7 @@ export async function configureApp(app: NestExpressApplication, config: AppConfi
     app.enableCors(corsOptions(config.corsOrigins));
   }
   app.use(requireJsonBody);
+  app.use(refuseOversizedBody(config.bodyLimitBytes, logger));
   app.use(jsonBodyParser(config.bodyLimitBytes));
   app.use(requireJsonObject);
   app.use(bodyErrorHandler(logger));

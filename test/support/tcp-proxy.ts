@@ -28,7 +28,12 @@ export class TcpProxy {
   }
 
   async start(): Promise<void> {
-    this.server = createServer((client) => {
+    const relay = createServer((client) => {
+      // Accepted as the relay was being cut: refused like the rest.
+      if (this.server !== relay) {
+        client.destroy();
+        return;
+      }
       const upstream = connect(this.targetPort, this.targetHost);
       this.sockets.add(client).add(upstream);
       const forget = () => {
@@ -41,20 +46,47 @@ export class TcpProxy {
       client.on('close', forget);
       upstream.on('close', forget);
     });
-    await new Promise<void>((resolve) => this.server!.listen(this.port, '127.0.0.1', resolve));
-    this.port = (this.server.address() as { port: number }).port;
+    this.server = relay;
+    const server = relay;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(this.port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.server = undefined;
+      throw error;
+    }
+    this.port = (server.address() as { port: number }).port;
   }
 
   /** Refuses new connections and kills the open ones, like a database that went down. */
   async cut(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    // Stop accepting first, then end every relayed connection: `close` calls back only once the
+    // last one is gone, so none may be accepted after the sockets were ended.
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await closed;
   }
 
+  /**
+   * Listens on the same port again. While the relay was cut, the port was free, and under load an
+   * outgoing connection may hold it for a moment: that is waited out (up to 30 s), never hung on.
+   */
   async restore(): Promise<void> {
-    if (!this.server) await this.start();
+    for (let attempt = 1; !this.server; attempt++) {
+      try {
+        await this.start();
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 300) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
   }
 }

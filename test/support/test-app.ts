@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -37,7 +38,12 @@ export interface TestApp {
 }
 
 /** The real application, built as main.ts builds it, on a random loopback port. */
-export async function startTestApp(options: { databaseUrl: string; env?: Record<string, string> }): Promise<TestApp> {
+export async function startTestApp(options: {
+  databaseUrl: string;
+  env?: Record<string, string>;
+  /** Adjusts Node's HTTP server before it listens (its timeouts, for slow-client tests). */
+  beforeListen?: (server: Server) => void;
+}): Promise<TestApp> {
   const config = loadConfig({
     LOG_LEVEL: 'info',
     AGENTSPEC_DEFINITIONS: 'agents',
@@ -49,6 +55,7 @@ export async function startTestApp(options: { databaseUrl: string; env?: Record<
   const logs = new LogCapture();
   const logger = createLogger(config.logLevel, logs);
   const app = await createApp({ config, logger, databaseUrl: options.databaseUrl, definitions: definitions.definitions });
+  options.beforeListen?.(app.getHttpServer());
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;

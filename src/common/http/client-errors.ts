@@ -27,6 +27,9 @@ const MALFORMED = { status: 400, reason: 'Bad Request', code: 'invalid_request',
  * parse error the rest of its bytes cannot be trusted.
  */
 export function answerClientErrors(server: Server, logger: Logger): void {
+  // Node answers an HTTP/1.1 request without Host with a bare 400 before any middleware; no
+  // route needs the header, so such requests reach the app and get its envelope (issue 14).
+  (server as Server & { requireHostHeader: boolean }).requireHostHeader = false;
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
     if (error.code === 'ECONNRESET' || !socket.writable || inProgress?.headersSent) {
@@ -35,16 +38,18 @@ export function answerClientErrors(server: Server, logger: Logger): void {
     }
     const answer = (error.code && ANSWERS[error.code]) || MALFORMED;
     const correlationId = correlationIdFrom(undefined);
-    const body = JSON.stringify({ error: { code: answer.code, message: answer.message } });
+    const envelope = JSON.stringify({ error: { code: answer.code, message: answer.message } });
+    // An answer to HEAD has no body (RFC 9110 §9.3.2); a client would read one as a broken answer.
+    const head = (error as { rawPacket?: Buffer }).rawPacket?.toString('latin1', 0, 5) === 'HEAD ';
     logger.info({ correlation_id: correlationId, status: answer.status, parser_error: error.code }, 'refused a request Node could not parse');
     socket.end(
       `HTTP/1.1 ${answer.status} ${answer.reason}\r\n` +
         'Content-Type: application/json; charset=utf-8\r\n' +
-        `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Length: ${Buffer.byteLength(envelope)}\r\n` +
         `${CORRELATION_HEADER}: ${correlationId}\r\n` +
         'X-Content-Type-Options: nosniff\r\n' +
         'Connection: close\r\n\r\n' +
-        body,
+        (head ? '' : envelope),
     );
   });
 }
