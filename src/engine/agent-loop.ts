@@ -82,3 +82,4 @@ export interface AgentRunResult {
 export function runAgent(model: ModelCaller, agent: AgentProfile, request: AgentRunRequest): Promise<AgentRunResult> {
   return runStrategy(model, agent, request);
 }
+export { runToolCall } from './strategies/agent-run.js';

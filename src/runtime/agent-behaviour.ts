@@ -123,7 +123,7 @@ async function runSteps(
     if (--budget.left < 0) return undefined;
     switch (step.kind) {
       case 'use_skill': {
-        const args = step.with && Object.fromEntries(step.with.map(([key, expression]) => [key, toArgument(expression.evaluate(context))]));
+        const args = step.with && Object.fromEntries(step.with.map(([key, expression]) => [key, expression.evaluate(context)]));
         await host.useSkill(step.skill, args, context.vars ?? {});
         break;
       }
@@ -152,10 +152,6 @@ async function runSteps(
     }
   }
   return undefined;
-}
-
-function toArgument(value: ExprValue): unknown {
-  return value;
 }
 
 /** The rules an answer breaks, by severity. */

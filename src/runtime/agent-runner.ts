@@ -13,6 +13,7 @@ import {
   type HistoryMessage,
   type ModelCaller,
   type ToolCallRecord,
+  runToolCall,
 } from '../engine/agent-loop.js';
 import { renderPrompt } from '../engine/prompt-template.js';
 import { BudgetService } from '../governance/budget.service.js';
@@ -98,7 +99,15 @@ export class AgentRunner {
     const found = this.catalog.findAgent(name);
     if (!found) throw new NotFoundError(`Agent '${shorten(name)}' does not exist.`);
     const { agent, profile, guardrails, behaviour, config } = found;
-    return { agent, profile, guardrails, behaviour, config, call, systemPrompt: profile.prompt && renderPrompt(profile.prompt, call.variables) };
+    return {
+      agent,
+      profile,
+      guardrails,
+      behaviour,
+      config,
+      call,
+      systemPrompt: profile.prompt && renderPrompt(profile.prompt, call.variables),
+    };
   }
 
   /**
@@ -119,7 +128,12 @@ export class AgentRunner {
     if (refused) {
       await this.recordGuardrails(agent.name, origin, guard.outcomes);
       await options.onEvent?.({ type: 'guardrail', guardrail: refused.blockedBy, side: 'input', fallback: refused.fallback });
-      return { ...blockedResult(refused.fallback), guardrails: guard.outcomes, storedInput: withheldInput(refused.blockedBy), warnings: [] };
+      return {
+        ...blockedResult(refused.fallback),
+        guardrails: guard.outcomes,
+        storedInput: withheldInput(refused.blockedBy),
+        warnings: [],
+      };
     }
 
     const send = guard.events(options.onEvent);
@@ -181,7 +195,11 @@ export class AgentRunner {
         return {
           result: { ...delegated, toolCalls: [...skillCalls, ...delegated.toolCalls] },
           warnings: delegated.warnings,
-          delegated: { answeredBy: delegated.answeredBy ?? outcome.agent, storedInput: delegated.storedInput, guardrails: delegated.guardrails },
+          delegated: {
+            answeredBy: delegated.answeredBy ?? outcome.agent,
+            storedInput: delegated.storedInput,
+            guardrails: delegated.guardrails,
+          },
         };
       }
     }
@@ -196,7 +214,12 @@ export class AgentRunner {
    * `validation_failed`. On a stream of an agent with `error` rules, an answer's tokens are held
    * until it passes (a rejected answer is never sent).
    */
-  private async validated(prepared: PreparedRun, input: string, options: RunOptions, run: AnswerContext): Promise<{ result: AgentRunResult; warnings: RuleWarning[] }> {
+  private async validated(
+    prepared: PreparedRun,
+    input: string,
+    options: RunOptions,
+    run: AnswerContext,
+  ): Promise<{ result: AgentRunResult; warnings: RuleWarning[] }> {
     const { agent, behaviour } = prepared;
     const model = this.governedModel(agent, run.origin, run.charges);
     const profile = this.withDelegates(prepared, options, run);
@@ -207,9 +230,7 @@ export class AgentRunner {
     for (let attempt = 1; ; attempt++) {
       const held: string[] = [];
       const events: ((event: AgentEvent) => void | Promise<void>) | undefined =
-        holdTokens && run.send
-          ? (event) => (event.type === 'token' ? void held.push(event.content) : run.send!(event))
-          : run.send;
+        holdTokens && run.send ? (event) => (event.type === 'token' ? void held.push(event.content) : run.send!(event)) : run.send;
       const result = await runAgent(model, profile, {
         systemPrompt: prepared.systemPrompt,
         input: attemptInput,
@@ -251,21 +272,7 @@ export class AgentRunner {
     // A caller that left starts no more tools.
     if (signal?.aborted) throw new ClientClosedError();
     const entry = prepared.profile.tools.find((tool) => tool.spec.name === skill);
-    const callArgs = args ?? defaultArguments(entry?.spec, prepared.call.input);
-    await send?.({ type: 'tool_call', name: skill, arguments: callArgs });
-    const started = performance.now();
-    const result = entry
-      ? await entry.tool.run(callArgs, { signal }).catch((error: unknown) => ({ output: '', error: `The tool failed: ${(error as Error).message}` }))
-      : { output: '', error: `There is no skill named "${skill}" for this agent.` };
-    const record: ToolCallRecord = {
-      name: skill,
-      arguments: callArgs,
-      output: result.output,
-      durationMs: Math.round(performance.now() - started),
-      ...(result.error !== undefined ? { error: result.error } : {}),
-    };
-    await send?.({ type: 'tool_result', name: skill, output: record.output, ...(record.error !== undefined ? { error: record.error } : {}) });
-    return record;
+    return runToolCall(entry, skill, args ?? defaultArguments(entry?.spec, prepared.call.input), { signal, onEvent: send });
   }
 
   /**
@@ -315,7 +322,8 @@ export class AgentRunner {
       tool: {
         name: delegateToolName(delegation.agent),
         run: async (args: Record<string, unknown>, context: { signal?: AbortSignal }) => {
-          if (depth > MAX_DELEGATION_DEPTH) return { output: '', error: `Delegation is limited to ${MAX_DELEGATION_DEPTH} agents in a row.` };
+          if (depth > MAX_DELEGATION_DEPTH)
+            return { output: '', error: `Delegation is limited to ${MAX_DELEGATION_DEPTH} agents in a row.` };
           const request = typeof args.request === 'string' && args.request.trim() !== '' ? args.request : prepared.call.input;
           try {
             const handed = this.prepare(delegation.agent, { input: request, variables: {} });
@@ -338,24 +346,16 @@ export class AgentRunner {
 
   /** A hand-over to another agent, in the audit: which agent answered what is traceable. */
   private async recordDelegation(agent: string, target: string, origin: CallOrigin, depth: number): Promise<void> {
-    const event: GovernanceEvent = {
-      kind: 'delegation',
-      agent,
-      name: target,
-      action: 'delegate',
-      origin,
-      correlationId: requestContext.correlationId() ?? '',
-      detail: { depth },
-    };
-    await this.events.insertMany([event]).catch((error: unknown) => this.auditFailed(error));
+    await this.audit([{ kind: 'delegation', agent, name: target, action: 'delegate', origin, detail: { depth } }]);
   }
 
-  private async recordRules(agent: string, origin: CallOrigin, rules: readonly CompiledRule[], action: 'warn' | 'retry' | 'refuse'): Promise<void> {
-    if (rules.length === 0) return;
-    const correlationId = requestContext.correlationId() ?? '';
-    await this.events
-      .insertMany(rules.map((rule): GovernanceEvent => ({ kind: 'validation', agent, name: rule.name, action, origin, correlationId })))
-      .catch((error: unknown) => this.auditFailed(error));
+  private async recordRules(
+    agent: string,
+    origin: CallOrigin,
+    rules: readonly CompiledRule[],
+    action: 'warn' | 'retry' | 'refuse',
+  ): Promise<void> {
+    await this.audit(rules.map((rule) => ({ kind: 'validation', agent, name: rule.name, action, origin })));
   }
 
   /**
@@ -373,16 +373,8 @@ export class AgentRunner {
       await this.budgets.assertWithinBudget(agent);
     } catch (error) {
       if (error instanceof BudgetExceededError) {
-        const event: GovernanceEvent = {
-          kind: 'budget',
-          agent: agent.name,
-          name: error.period,
-          action: 'refuse',
-          origin,
-          correlationId: requestContext.correlationId() ?? '',
-          detail: { limit_usd: error.limitUsd, resets_at: error.resetsAt.toISOString() },
-        };
-        await this.events.insertMany([event]).catch((failure: unknown) => this.auditFailed(failure));
+        const detail = { limit_usd: error.limitUsd, resets_at: error.resetsAt.toISOString() };
+        await this.audit([{ kind: 'budget', agent: agent.name, name: error.period, action: 'refuse', origin, detail }]);
       }
       throw error;
     }
@@ -418,35 +410,27 @@ export class AgentRunner {
     };
   }
 
-  /**
-   * Counts and audits the call's guardrail matches. A row that cannot be written is logged, not
-   * answered with an error: the guardrail has acted already, and the answer is still the one it
-   * allows (while the database is away, the call's own audit row fails the call anyway).
-   */
+  /** Counts and audits the call's guardrail matches. */
   private async recordGuardrails(agent: string, origin: CallOrigin, outcomes: readonly GuardrailOutcome[]): Promise<void> {
-    if (outcomes.length === 0) return;
-    const correlationId = requestContext.correlationId() ?? '';
     for (const outcome of outcomes) this.metrics.recordGuardrail(agent, outcome.guardrail, outcome.mode);
-    await this.events.insertMany(
-      outcomes.map(
-        (outcome): GovernanceEvent => ({
-          kind: 'guardrail',
-          agent,
-          name: outcome.guardrail,
-          action: outcome.mode,
-          side: outcome.side,
-          origin,
-          correlationId,
-        }),
-      ),
-    ).catch((error: unknown) => this.auditFailed(error));
+    await this.audit(
+      outcomes.map((outcome) => ({ kind: 'guardrail', agent, name: outcome.guardrail, action: outcome.mode, side: outcome.side, origin })),
+    );
   }
 
-  private auditFailed(error: unknown): void {
-    this.logger.error({ err_message: (error as Error).message }, 'could not write a governance audit row');
+  /**
+   * The one writer of this call's governance rows, under its correlation id. A row that cannot be
+   * written is logged, not answered with an error: what it records has happened already (while
+   * the database is away, the call's own audit row fails the call anyway).
+   */
+  private async audit(events: readonly Omit<GovernanceEvent, 'correlationId'>[]): Promise<void> {
+    if (events.length === 0) return;
+    const correlationId = requestContext.correlationId() ?? '';
+    await this.events.insertMany(events.map((event) => ({ ...event, correlationId }))).catch((error: unknown) => {
+      this.logger.error({ err_message: (error as Error).message }, 'could not write a governance audit row');
+    });
   }
 }
-
 
 function blockedResult(fallback: string): AgentRunResult {
   return {
@@ -549,7 +533,9 @@ function combined(first: AgentRunResult, next: AgentRunResult): AgentRunResult {
 
 /** What the model gets when `on input` ran skills: the input, then each skill's result. */
 function withSkillResults(input: string, calls: readonly ToolCallRecord[]): string {
-  const results = calls.map((call) => `Skill ${call.name} ${call.error !== undefined ? `failed: ${call.error}` : `returned: ${call.output}`}`);
+  const results = calls.map(
+    (call) => `Skill ${call.name} ${call.error !== undefined ? `failed: ${call.error}` : `returned: ${call.output}`}`,
+  );
   return `${input}\n\n${results.join('\n')}`;
 }
 
@@ -573,7 +559,7 @@ function delegateToolSpec(agent: string, when: string | undefined): ToolSpec {
     description: `Hand the request to agent "${agent}"${when ? `: ${when}` : ''}. Its answer comes back as this tool's result.`,
     parameters: {
       type: 'object',
-      properties: { request: { type: 'string', description: 'What to ask that agent (the caller\'s request, or a part of it).' } },
+      properties: { request: { type: 'string', description: "What to ask that agent (the caller's request, or a part of it)." } },
       required: ['request'],
     },
   };

@@ -75,7 +75,8 @@ export class GuardedCall {
    * block guardrail matches are withheld; after a block, nothing more is sent.
    */
   events(send: Send | undefined): Send | undefined {
-    if (!send) return send;
+    // Without block rules nothing is held, withheld or withdrawn here: events go straight out.
+    if (!send || !this.blocks) return send;
     return (event) => {
       if (this.stream?.blocked || this.withdrawn) return undefined;
       // A delegate's own guardrail replaced its answer: passed on as it is, and the end.
@@ -83,7 +84,6 @@ export class GuardedCall {
         this.withdrawn = true;
         return send(event);
       }
-      if (!this.blocks) return send(event);
       if (event.type === 'token') {
         const text = this.stream ? this.stream.push(event.content) : event.content;
         return text ? send({ type: 'token', content: text }) : undefined;
@@ -107,7 +107,9 @@ export class GuardedCall {
       return {
         ...call,
         ...(argumentsBy !== undefined ? { arguments: {} } : {}),
-        ...(outputBy !== undefined ? { output: withheldText(outputBy), ...(call.error !== undefined ? { error: withheldText(outputBy) } : {}) } : {}),
+        ...(outputBy !== undefined
+          ? { output: withheldText(outputBy), ...(call.error !== undefined ? { error: withheldText(outputBy) } : {}) }
+          : {}),
       };
     });
   }

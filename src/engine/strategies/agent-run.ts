@@ -159,31 +159,8 @@ export class AgentRun {
     return records;
   }
 
-  private async runTool(call: ToolCall): Promise<ToolCallRecord> {
-    const request = this.request;
-    await request.onEvent?.({ type: 'tool_call', name: call.name, arguments: call.arguments });
-    const started = performance.now();
-    const entry = this.toolsByName.get(call.name);
-    const result = entry
-      ? await entry.tool.run(call.arguments, { signal: request.signal }).catch((error: unknown) => ({
-          output: '',
-          error: `The tool failed: ${error instanceof Error ? error.message : String(error)}`,
-        }))
-      : { output: '', error: `There is no tool named "${call.name}" for this agent.` };
-    const record: ToolCallRecord = {
-      name: call.name,
-      arguments: call.arguments,
-      output: result.output,
-      durationMs: Math.round(performance.now() - started),
-      ...(result.error !== undefined ? { error: result.error } : {}),
-    };
-    await request.onEvent?.({
-      type: 'tool_result',
-      name: call.name,
-      output: record.output,
-      ...(record.error !== undefined ? { error: record.error } : {}),
-    });
-    return record;
+  private runTool(call: ToolCall): Promise<ToolCallRecord> {
+    return runToolCall(this.toolsByName.get(call.name), call.name, call.arguments, this.request);
   }
 
   /**
@@ -250,4 +227,39 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);
+}
+
+/**
+ * One tool call as the loop makes it, also for callers outside a strategy (an agent's `on input`
+ * block): `tool_call` and `tool_result` events around the run, a failure returned (never thrown)
+ * so that it can be handed back as a tool error, and the record of it.
+ */
+export async function runToolCall(
+  entry: { tool: Tool } | undefined,
+  name: string,
+  args: Record<string, unknown>,
+  request: Pick<AgentRunRequest, 'signal' | 'onEvent'>,
+): Promise<ToolCallRecord> {
+  await request.onEvent?.({ type: 'tool_call', name, arguments: args });
+  const started = performance.now();
+  const result = entry
+    ? await entry.tool.run(args, { signal: request.signal }).catch((error: unknown) => ({
+        output: '',
+        error: `The tool failed: ${error instanceof Error ? error.message : String(error)}`,
+      }))
+    : { output: '', error: `There is no tool named "${name}" for this agent.` };
+  const record: ToolCallRecord = {
+    name,
+    arguments: args,
+    output: result.output,
+    durationMs: Math.round(performance.now() - started),
+    ...(result.error !== undefined ? { error: result.error } : {}),
+  };
+  await request.onEvent?.({
+    type: 'tool_result',
+    name,
+    output: record.output,
+    ...(record.error !== undefined ? { error: record.error } : {}),
+  });
+  return record;
 }
