@@ -102,12 +102,41 @@ describe('faults under load on two instances', () => {
 
   /** Waits until every instance answered 200 to a request started after `from`; the slowest one's delay. */
   async function recovery(from: number, filter?: (outcome: Outcome) => boolean): Promise<number> {
-    const recovered = await eventually(
-      () => Promise.resolve(targets.map((_, instance) => load.firstSuccessAfter(instance, from, filter))),
-      (times) => times.every((time) => time !== undefined),
-      { timeoutMs: RECOVERY_LIMIT_MS + 5_000, intervalMs: 50, what: 'every instance to answer 200 again' },
-    );
+    let recovered: (number | undefined)[];
+    try {
+      recovered = await eventually(
+        () => Promise.resolve(targets.map((_, instance) => load.firstSuccessAfter(instance, from, filter))),
+        (times) => times.every((time) => time !== undefined),
+        { timeoutMs: RECOVERY_LIMIT_MS + 5_000, intervalMs: 50, what: 'every instance to answer 200 again' },
+      );
+    } catch (error) {
+      throw new Error(`${(error as Error).message}\n${await diagnosis(from)}`, { cause: error });
+    }
     return Math.max(...recovered.map((time) => time! - from));
+  }
+
+  /** What the instances and the relay were doing when an instance did not recover: for the failure message. */
+  async function diagnosis(from: number): Promise<string> {
+    const lines = [`relay: ${proxy.describe()}`];
+    try {
+      const [row] = await sql<{ connections: number }>(
+        'SELECT count(*)::int AS connections FROM pg_stat_activity WHERE datname = current_database()',
+      );
+      lines.push(`database connections (direct): ${row.connections}`);
+    } catch (error) {
+      lines.push(`database (direct): ${(error as Error).message}`);
+    }
+    servers.forEach((server, instance) => {
+      const recent = load.between(from, Date.now()).filter((o) => o.instance === instance);
+      lines.push(`instance ${instance}: exit ${server.process.exitCode}, since the fault ${JSON.stringify(tally(recent))}`);
+      const warnings = server
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"level":"warn"') || line.includes('"level":"error"'))
+        .slice(-8);
+      lines.push(...warnings.map((line) => `  ${line.slice(0, 400)}`));
+    });
+    return lines.join('\n');
   }
 
   function record(scenario: string, outcomes: Outcome[], recoveredAfterMs: number | string): void {

@@ -35,16 +35,19 @@ export class TcpProxy {
         return;
       }
       const upstream = connect(this.targetPort, this.targetHost);
-      this.sockets.add(client).add(upstream);
-      const forget = () => {
-        this.sockets.delete(client);
-        this.sockets.delete(upstream);
-      };
+      // Each socket leaves the set on its own 'close' only: the server's `close` waits for every
+      // accepted socket, so one forgotten while still open (its peer closed first, this side
+      // half-open) would make `cut` wait forever.
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+      }
       client.pipe(upstream).pipe(client);
       client.on('error', () => upstream.destroy());
       upstream.on('error', () => client.destroy());
-      client.on('close', forget);
-      upstream.on('close', forget);
+      // Either side gone: the other goes too (no half-open relays).
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
     });
     this.server = relay;
     const server = relay;
@@ -63,6 +66,11 @@ export class TcpProxy {
     this.port = (server.address() as { port: number }).port;
   }
 
+  /** Whether it listens, on which port, and how many relayed sockets are open: for failure messages. */
+  describe(): string {
+    return `${this.server?.listening ? 'listening' : 'not listening'} on ${this.port}, ${this.sockets.size} sockets open`;
+  }
+
   /** Refuses new connections and kills the open ones, like a database that went down. */
   async cut(): Promise<void> {
     const server = this.server;
@@ -71,8 +79,15 @@ export class TcpProxy {
     // last one is gone, so none may be accepted after the sockets were ended.
     const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
-    await closed;
+    let timer: NodeJS.Timeout | undefined;
+    const stuck = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the relay did not close within 5 s: ${this.describe()}`)), 5_000);
+    });
+    try {
+      await Promise.race([closed, stuck]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
