@@ -1,6 +1,8 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { queryRows } from '../database/query-rows.js';
 import { SessionBusyError } from '../common/errors/domain-errors.js';
 import { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
@@ -54,6 +56,16 @@ export interface NewSession {
   correlationId: string;
 }
 
+/** A turn that failed, recorded when its session is freed (an audit event, docs/audit.md). */
+export interface TurnFailure {
+  turn: number;
+  principal: string;
+  /** `cancelled`: the client left; `refused`: a budget or rate limit; `error`: anything else. */
+  outcome: 'error' | 'cancelled' | 'refused';
+  errorCode: string;
+  correlationId: string;
+}
+
 /** The right to run one turn: hold it until appendTurn or releaseTurn. */
 export interface TurnLease {
   sessionId: string;
@@ -66,7 +78,8 @@ export interface TurnLease {
 }
 
 export type ClaimTurnResult =
-  | { status: 'claimed'; lease: TurnLease }
+  /** `memory`: the window read with the claim, when `memoryMessages` was asked for. */
+  | { status: 'claimed'; lease: TurnLease; memory?: MemoryMessage[] }
   /** Another turn holds an unexpired lease. */
   | { status: 'busy' }
   /** Missing, another agent's, deleted or idle-expired. */
@@ -134,7 +147,70 @@ const live = (nowParam: number, idleParam: number) =>
   `s.status = 'active' AND s.last_active_at >= CASE WHEN $${idleParam}::bigint <= 0 THEN '-infinity'::timestamptz ` +
   `ELSE ${now(nowParam)} - ${milliseconds(idleParam)} END`;
 
-/** Owns every SQL statement on `sessions` and `session_messages`. */
+/** The instant before which a session is idle, `$idle` ms before now (meaningful when `$idle` > 0). */
+const cutoff = (nowParam: number, idleParam: number) => `(${now(nowParam)} - ${milliseconds(idleParam)})`;
+/** Minute number (since the epoch) of a timestamp: the bucket of `session_counts`. */
+const minuteOf = (timestamp: string) => `floor(extract(epoch FROM ${timestamp}) / 60)::bigint`;
+/**
+ * Live sessions of agent `$agent` (of principal `$owner`, every principal's when null): the
+ * counted minutes from the idle cut-off's on, less the sessions of that minute that are idle
+ * already. Reads at most (idle minutes + 1) × 8 counter rows and the cut-off minute's index
+ * range, whatever the number of sessions (migration 1764490100000).
+ */
+const liveCount = (agentParam: number, ownerParam: number, nowParam: number, idleParam: number) => `(
+  SELECT greatest(0, coalesce(sum(c.sessions), 0) - (
+    SELECT count(*) FROM sessions s
+    WHERE $${idleParam}::bigint > 0 AND s.agent = $${agentParam} AND ${ownedBy(ownerParam)} AND s.status = 'active'
+      AND s.last_active_at >= to_timestamp(${minuteOf(cutoff(nowParam, idleParam))} * 60)
+      AND s.last_active_at < ${cutoff(nowParam, idleParam)}
+  ))::int
+  FROM session_counts c
+  WHERE c.agent = $${agentParam} AND c.principal = coalesce($${ownerParam}::text, '')
+    AND c.minute >= CASE WHEN $${idleParam}::bigint <= 0 THEN (-9223372036854775807)::bigint
+                         ELSE ${minuteOf(cutoff(nowParam, idleParam))} END
+)`;
+
+/**
+ * Claims a turn and reads the memory window (SessionsRepository.claimTurn). The claim commits
+ * without waiting for its WAL flush: other replicas see it at once all the same, and should the
+ * database crash before the flush, the lost claim only means the turn cannot be stored (its
+ * token is unknown), so nothing acknowledged depends on it. The stored turn waits for its flush.
+ */
+const CLAIM_TURN = `WITH seen AS (
+         SELECT s.turns FROM sessions s WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
+       ), claimed AS (
+         UPDATE sessions s SET lease_token = $5, lease_expires_at = ${now(3)} + ${milliseconds(6)}
+         WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
+           AND (s.lease_token IS NULL OR s.lease_expires_at <= ${now(3)})
+         RETURNING s.turns, s.lease_expires_at, s.metadata
+       )
+       SELECT seen.turns AS seen_turns, claimed.turns, claimed.lease_expires_at, claimed.metadata,
+              set_config('synchronous_commit', 'off', true) AS commit_mode,
+              CASE WHEN claimed.turns IS NOT NULL AND $8::int > 0 THEN (
+                SELECT json_agg(json_build_array(w.role, w.content) ORDER BY w.turn, w.id)
+                FROM (SELECT m.role, m.content, m.turn, m.id FROM session_messages m
+                      WHERE m.session_id = $1 ORDER BY m.turn DESC, m.id DESC LIMIT $8) w
+              ) END AS memory
+       FROM (SELECT 1) one LEFT JOIN seen ON true LEFT JOIN claimed ON true`;
+
+/** Stores a turn's two messages and releases the lease (SessionsRepository.appendTurn). */
+const APPEND_TURN = `WITH bumped AS (
+         UPDATE sessions s
+         SET turns = s.turns + 1, last_active_at = ${now(3)}, lease_token = NULL, lease_expires_at = NULL
+         WHERE s.id = $1 AND s.lease_token = $2 AND s.status = 'active'
+         RETURNING s.id, s.turns
+       ), stored AS (
+         INSERT INTO session_messages (session_id, turn, role, content, usage, tool_calls, principal, correlation_id, created_at)
+         SELECT bumped.id, bumped.turns, m.role, m.content, m.usage, m.tool_calls, $8, $9, ${now(3)}
+         FROM bumped
+         CROSS JOIN (VALUES (1, 'user', $4::text, NULL::jsonb, NULL::jsonb),
+                            (2, 'assistant', $5::text, $6::jsonb, $7::jsonb)) AS m (position, role, content, usage, tool_calls)
+         ORDER BY m.position
+         RETURNING 1
+       )
+       SELECT turns FROM bumped`;
+
+/** Owns every SQL statement on `sessions`, `session_messages` and `session_counts`. */
 @Injectable()
 export class SessionsRepository {
   constructor(
@@ -160,18 +236,26 @@ export class SessionsRepository {
     return row && toSession(row);
   }
 
-  /** Live sessions of an agent (of `owner`), newest first, with the count of all of them. */
+  /**
+   * Live sessions of an agent (of `owner`), newest first, with the count of all of them. The
+   * count comes from `session_counts`, not from counting rows; the page skips `offset` index
+   * entries (index-only) and reads only the rows it returns.
+   */
   async list(agent: string, owner: SessionOwner, page: Page, idleTimeoutMs: number): Promise<{ sessions: SessionRecord[]; total: number }> {
     assertCount('limit', page.limit, 1);
     assertCount('offset', page.offset, 0);
     const rows = await this.rows<Partial<SessionRow> & { total: number }>(
-      `SELECT p.*, t.total
-       FROM (SELECT count(*)::int AS total FROM sessions s WHERE s.agent = $1 AND ${ownedBy(6)} AND ${live(2, 3)}) t
+      `SELECT p.*, ${liveCount(1, 6, 2, 3)} AS total
+       FROM (SELECT 1) one
        LEFT JOIN LATERAL (
-         SELECT ${SESSION_COLUMNS} FROM sessions s
-         WHERE s.agent = $1 AND ${ownedBy(6)} AND ${live(2, 3)}
-         ORDER BY s.created_at DESC, s.id DESC
-         LIMIT $4 OFFSET $5
+         SELECT ${SESSION_COLUMNS}
+         FROM (
+           SELECT s.id FROM sessions s
+           WHERE s.agent = $1 AND ${ownedBy(6)} AND ${live(2, 3)}
+           ORDER BY s.created_at DESC, s.id DESC
+           LIMIT $4 OFFSET $5
+         ) page
+         JOIN sessions s ON s.id = page.id
        ) p ON true
        ORDER BY p.created_at DESC, p.id DESC`,
       [agent, this.now(), idleTimeoutMs, page.limit, page.offset, owner],
@@ -185,35 +269,43 @@ export class SessionsRepository {
   /**
    * Takes the session's turn lease in one conditional UPDATE, so no transaction stays open
    * across the model call. A lease past its expiry (its replica crashed) can be taken over.
-   * Another owner's session is `not_found`.
+   * Another owner's session is `not_found`. With `memoryMessages`, the same statement reads the
+   * memory window (the newest messages through their index, oldest first).
    */
-  async claimTurn(agent: string, id: string, owner: SessionOwner, options: { leaseMs: number; idleTimeoutMs: number }): Promise<ClaimTurnResult> {
+  async claimTurn(
+    agent: string,
+    id: string,
+    owner: SessionOwner,
+    options: { leaseMs: number; idleTimeoutMs: number; memoryMessages?: number },
+  ): Promise<ClaimTurnResult> {
     assertCount('leaseMs', options.leaseMs, 1);
+    const window = options.memoryMessages;
+    if (window !== undefined) assertCount('memoryMessages', window, 0);
     const token = randomBytes(16).toString('base64url');
-    // `found` reads the statement's snapshot: when the UPDATE lost a race for the row, the
-    // session still existed, so the loser is told "busy" rather than "not found".
-    const [row] = await this.rows<{ found: boolean; turns: number | null; lease_expires_at: Date | null; metadata: Record<string, string> | null }>(
-      `WITH found AS (
-         SELECT 1 FROM sessions s WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
-       ), claimed AS (
-         UPDATE sessions s SET lease_token = $5, lease_expires_at = ${now(3)} + ${milliseconds(6)}
-         WHERE s.id = $1 AND s.agent = $2 AND ${ownedBy(7)} AND ${live(3, 4)}
-           AND (s.lease_token IS NULL OR s.lease_expires_at <= ${now(3)})
-         RETURNING s.turns, s.lease_expires_at, s.metadata
-       )
-       SELECT EXISTS (SELECT 1 FROM found) AS found,
-              (SELECT turns FROM claimed) AS turns,
-              (SELECT lease_expires_at FROM claimed) AS lease_expires_at,
-              (SELECT metadata FROM claimed) AS metadata`,
-      [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner],
+    // `seen` reads the statement's snapshot: when the UPDATE lost a race for the row, the
+    // session still existed, so the loser is told "busy" rather than "not found". The window is
+    // read in that snapshot too; when the claim waited for a turn that committed after it was
+    // taken (the claimed `turns` is then ahead of the seen one), the window is read again.
+    const [row] = await this.prepared<{
+      seen_turns: number | null;
+      turns: number | null;
+      lease_expires_at: Date | null;
+      metadata: Record<string, string> | null;
+      memory: [MessageRole, string][] | null;
+    }>(
+      CLAIM_TURN,
+      [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner, window ?? 0],
     );
     if (row?.turns != null && row.lease_expires_at) {
-      return {
-        status: 'claimed',
-        lease: { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at, metadata: row.metadata ?? {} },
-      };
+      const lease: TurnLease = { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at, metadata: row.metadata ?? {} };
+      if (window === undefined) return { status: 'claimed', lease };
+      const memory =
+        row.seen_turns === row.turns
+          ? (row.memory ?? []).map(([role, content]) => ({ role, content }))
+          : await this.memoryWindow(id, window);
+      return { status: 'claimed', lease, memory };
     }
-    return row?.found ? { status: 'busy' } : { status: 'not_found' };
+    return row?.seen_turns != null ? { status: 'busy' } : { status: 'not_found' };
   }
 
   /** Extends a held lease (heartbeat of a long turn). False when it is no longer held. */
@@ -229,14 +321,33 @@ export class SessionsRepository {
   }
 
   /** Gives the lease back without storing anything (the turn failed). */
-  async releaseTurn(id: string, token: string): Promise<boolean> {
-    const rows = await this.rows(
-      `UPDATE sessions s SET lease_token = NULL, lease_expires_at = NULL
-       WHERE s.id = $1 AND s.lease_token = $2
-       RETURNING s.id`,
-      [id, token],
+  async releaseTurn(id: string, token: string, failure?: TurnFailure): Promise<boolean> {
+    if (!failure) {
+      const rows = await this.rows(
+        `UPDATE sessions s SET lease_token = NULL, lease_expires_at = NULL
+         WHERE s.id = $1 AND s.lease_token = $2
+         RETURNING s.id`,
+        [id, token],
+      );
+      return rows.length === 1;
+    }
+    // The failure is recorded whether or not the lease is still ours (the turn failed either
+    // way), in the same statement as the release; its trigger writes the audit event.
+    const [row] = await this.rows<{ released: number }>(
+      `WITH released AS (
+         UPDATE sessions s SET lease_token = NULL, lease_expires_at = NULL
+         WHERE s.id = $1 AND s.lease_token = $2
+         RETURNING s.id
+       ), recorded AS (
+         INSERT INTO session_turn_failures (session_id, turn, principal, outcome, error_code, correlation_id)
+         SELECT s.id, $3, $4, $5, $6, $7 FROM sessions s WHERE s.id = $1
+         ON CONFLICT ON CONSTRAINT uq_session_turn_failures_turn DO NOTHING
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM released)::int AS released`,
+      [id, token, failure.turn, failure.principal, failure.outcome, failure.errorCode, failure.correlationId],
     );
-    return rows.length === 1;
+    return row?.released === 1;
   }
 
   /**
@@ -247,22 +358,8 @@ export class SessionsRepository {
    */
   async appendTurn(id: string, token: string, turn: CompletedTurn): Promise<number> {
     const toolCalls = turn.assistant.toolCalls?.length ? JSON.stringify(turn.assistant.toolCalls) : null;
-    const [row] = await this.rows<{ turns: number }>(
-      `WITH bumped AS (
-         UPDATE sessions s
-         SET turns = s.turns + 1, last_active_at = ${now(3)}, lease_token = NULL, lease_expires_at = NULL
-         WHERE s.id = $1 AND s.lease_token = $2 AND s.status = 'active'
-         RETURNING s.id, s.turns
-       ), stored AS (
-         INSERT INTO session_messages (session_id, turn, role, content, usage, tool_calls, principal, correlation_id, created_at)
-         SELECT bumped.id, bumped.turns, m.role, m.content, m.usage, m.tool_calls, $8, $9, ${now(3)}
-         FROM bumped
-         CROSS JOIN (VALUES (1, 'user', $4::text, NULL::jsonb, NULL::jsonb),
-                            (2, 'assistant', $5::text, $6::jsonb, $7::jsonb)) AS m (position, role, content, usage, tool_calls)
-         ORDER BY m.position
-         RETURNING 1
-       )
-       SELECT turns FROM bumped`,
+    const [row] = await this.prepared<{ turns: number }>(
+      APPEND_TURN,
       [
         id,
         token,
@@ -319,13 +416,54 @@ export class SessionsRepository {
     return rows.length === 1;
   }
 
-  /** Live sessions per agent (agents without any are absent). */
+  /** Live sessions per agent (agents without any are absent), from `session_counts` as `list` counts them. */
   async countActiveByAgent(idleTimeoutMs: number): Promise<Map<string, number>> {
     const rows = await this.rows<{ agent: string; sessions: number }>(
-      `SELECT s.agent, count(*)::int AS sessions FROM sessions s WHERE ${live(1, 2)} GROUP BY s.agent`,
+      `SELECT t.agent, sum(t.n)::int AS sessions FROM (
+         SELECT c.agent, c.sessions::bigint AS n FROM session_counts c
+         WHERE c.principal = '' AND c.minute >= CASE WHEN $2::bigint <= 0 THEN (-9223372036854775807)::bigint
+                                                     ELSE ${minuteOf(cutoff(1, 2))} END
+         UNION ALL
+         SELECT s.agent, -count(*) FROM sessions s
+         WHERE $2::bigint > 0 AND s.status = 'active'
+           AND s.last_active_at >= to_timestamp(${minuteOf(cutoff(1, 2))} * 60) AND s.last_active_at < ${cutoff(1, 2)}
+         GROUP BY s.agent
+       ) t
+       GROUP BY t.agent HAVING sum(t.n) > 0`,
       [this.now(), idleTimeoutMs],
     );
     return new Map(rows.map((row) => [row.agent, row.sessions]));
+  }
+
+  /**
+   * Folds the counter rows of minutes older than `keepMs` before now into one row per agent and
+   * principal (minute 0), so that the counters stay as many as the minutes still read. Rows
+   * another statement holds are left for the next run.
+   * @returns the number of rows folded
+   */
+  async compactCounts(keepMs: number): Promise<number> {
+    assertCount('keepMs', keepMs, 1);
+    const [row] = await this.rows<{ folded: number }>(
+      `WITH old AS (
+         SELECT c.agent, c.principal, c.minute, c.stripe FROM session_counts c
+         WHERE c.minute < ${minuteOf(`(${now(1)} - ${milliseconds(2)})`)} AND c.minute <> 0
+         ORDER BY c.agent, c.principal, c.minute, c.stripe
+         FOR UPDATE SKIP LOCKED
+       ), folded AS (
+         DELETE FROM session_counts c USING old
+         WHERE c.agent = old.agent AND c.principal = old.principal AND c.minute = old.minute AND c.stripe = old.stripe
+         RETURNING c.agent, c.principal, c.sessions
+       ), kept AS (
+         INSERT INTO session_counts AS c (agent, principal, minute, stripe, sessions)
+         SELECT f.agent, f.principal, 0, 0, sum(f.sessions) FROM folded f
+         GROUP BY f.agent, f.principal ORDER BY f.agent, f.principal
+         ON CONFLICT ON CONSTRAINT pk_session_counts DO UPDATE SET sessions = c.sessions + excluded.sessions
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM folded)::int AS folded, (SELECT count(*) FROM kept)::int AS kept`,
+      [this.now(), keepMs],
+    );
+    return row?.folded ?? 0;
   }
 
   /**
@@ -380,6 +518,18 @@ export class SessionsRepository {
   }
 
   /**
+   * Runs one statement of the turn path as a named prepared statement on the pool: each
+   * connection parses it once and, once PostgreSQL settles on a generic plan (both are primary
+   * key lookups), plans it no more. That halves the database's work per turn (issue 16). Only
+   * for statements whose plan does not depend on the parameters' values.
+   */
+  private async prepared<T>(sql: string, parameters: unknown[]): Promise<T[]> {
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    const result = await pool.query<T & QueryResultRow>({ name: STATEMENT_NAMES.get(sql), text: sql, values: parameters });
+    return result.rows;
+  }
+
+  /**
    * Runs one statement and returns its rows, whatever the command (TypeORM's plain `query`
    * answers `[rows, count]` for UPDATE and DELETE). Errors pass through untouched, so a lost
    * connection stays recognisable by isDatabaseUnavailable().
@@ -388,6 +538,9 @@ export class SessionsRepository {
     return queryRows<T>(runner ?? this.dataSource, sql, parameters);
   }
 }
+
+/** Prepared statement names: the hash of the text, so that a changed text is a new statement. */
+const STATEMENT_NAMES = new Map([CLAIM_TURN, APPEND_TURN].map((sql) => [sql, `sessions_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`]));
 
 /** `sess_` + 144 random bits, URL-safe. */
 export function newSessionId(): string {

@@ -4,6 +4,7 @@ import { readableOwner, requireAgentUse, requireSessionsRead, writableOwner } fr
 import type { Principal } from '../auth/principal.js';
 import { toToolCallDto, toTurnResponse, toUsageDto, type ContinueSessionResponseDto } from '../common/dto/agent-run.dto.js';
 import { NotFoundError, SessionBusyError } from '../common/errors/domain-errors.js';
+import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
 import { requestContext } from '../common/request-context/request-context.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -14,7 +15,7 @@ import { AgentRunner, type RunOptions } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
 import { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
-import { SessionLeaseLostError, SessionsRepository, type SessionRecord, type TurnLease } from './sessions.repository.js';
+import { SessionLeaseLostError, SessionsRepository, type MemoryMessage, type SessionRecord, type TurnFailure, type TurnLease } from './sessions.repository.js';
 import { shorten } from '../common/validation/request-values.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;
@@ -24,8 +25,9 @@ const BUSY_RETRY_AFTER_SECONDS = 2;
 
 /** A claimed turn: the prepared call and the lease, taken before any answer byte is sent. */
 interface TurnStart extends ClaimedTurn {
-  memoryMessages: number;
   lease: TurnLease;
+  /** The memory window, read by the claim. */
+  history: MemoryMessage[];
 }
 
 @Injectable()
@@ -99,12 +101,13 @@ export class SessionsService implements SessionTurns {
     const claim = await this.repository.claimTurn(agentName, id, writableOwner(principal), {
       leaseMs: LEASE_MS,
       idleTimeoutMs: this.config.sessionIdleTimeoutMs,
+      memoryMessages: prepared.agent.memory?.max_messages ?? DEFAULT_MEMORY_MESSAGES,
     });
     if (claim.status === 'not_found') throw sessionNotFound(id);
     if (claim.status === 'busy') {
       throw new SessionBusyError(`Session '${id}' is answering another turn; try again when it is done.`, BUSY_RETRY_AFTER_SECONDS);
     }
-    return { prepared, memoryMessages: prepared.agent.memory?.max_messages ?? DEFAULT_MEMORY_MESSAGES, lease: claim.lease };
+    return { prepared, lease: claim.lease, history: claim.memory ?? [] };
   }
 
   /**
@@ -121,10 +124,9 @@ export class SessionsService implements SessionTurns {
     }, LEASE_MS / 3);
     heartbeat.unref();
     try {
-      const history = await this.repository.memoryWindow(lease.sessionId, start.memoryMessages);
       const result = await this.runner.run(prepared, {
         ...options,
-        history,
+        history: start.history,
         origin: { endpoint: 'session', principal: principal.id, sessionId: lease.sessionId },
         admitted: true,
         session: { id: lease.sessionId, turn: lease.turn, metadata: lease.metadata },
@@ -137,8 +139,9 @@ export class SessionsService implements SessionTurns {
       });
       return { result, turn };
     } catch (error) {
-      // Freed before the answer, so a caller who retries at once is not told the session is busy.
-      await this.release(lease);
+      // Freed before the answer, so a caller who retries at once is not told the session is busy;
+      // the failed turn is recorded with it.
+      await this.release(lease, turnFailure(error, lease.turn, principal));
       // Deleted (or expired) while this turn ran: the session is gone, not busy.
       if (error instanceof SessionLeaseLostError && !(await this.isLive(prepared.agent.name, lease.sessionId))) {
         throw sessionNotFound(lease.sessionId);
@@ -161,15 +164,15 @@ export class SessionsService implements SessionTurns {
    * Frees the session after a failed turn. The first attempt is awaited; when the database is
    * down, the retries go on in the background for a while, then the lease is left to expire.
    */
-  private async release(lease: TurnLease, attempt = 1): Promise<void> {
+  private async release(lease: TurnLease, failure: TurnFailure, attempt = 1): Promise<void> {
     try {
-      await this.repository.releaseTurn(lease.sessionId, lease.token);
+      await this.repository.releaseTurn(lease.sessionId, lease.token, failure);
     } catch (error) {
       if (attempt >= 15) {
         this.logger.warn({ session_id: lease.sessionId, err_message: (error as Error).message }, 'session lease left to expire');
         return;
       }
-      setTimeout(() => void this.release(lease, attempt + 1), 2_000).unref();
+      setTimeout(() => void this.release(lease, failure, attempt + 1), 2_000).unref();
     }
   }
 }
@@ -183,6 +186,12 @@ function summary(session: SessionRecord): SessionSummaryDto {
     last_active_at: session.lastActiveAt.toISOString(),
     metadata: session.metadata,
   };
+}
+
+function turnFailure(error: unknown, turn: number, principal: Principal): TurnFailure {
+  const errorCode = errorCodeOf(error);
+  const outcome = errorCode === 'client_closed' ? 'cancelled' : errorCode === 'budget_exceeded' || errorCode === 'rate_limited' ? 'refused' : 'error';
+  return { turn, principal: principal.id, outcome, errorCode, correlationId: requestContext.correlationId() ?? '' };
 }
 
 function sessionNotFound(id: string): NotFoundError {

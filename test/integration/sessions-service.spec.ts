@@ -278,6 +278,20 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       expect((await service.history('refused', id, PRINCIPAL)).messages).toEqual([]);
     });
 
+    it('is recorded with its outcome, and becomes a session_turn audit event', async () => {
+      const id = await newSession('refused');
+      await expect(service.continue('refused', id, call('hi'), PRINCIPAL)).rejects.toMatchObject({ code: 'provider_error' });
+      expect(await leaseReleased(id)).toBe(true);
+
+      const { rows: failures } = await sql.query('SELECT turn, principal, outcome, error_code FROM session_turn_failures WHERE session_id = $1', [id]);
+      expect(failures).toEqual([{ turn: 1, principal: PRINCIPAL.id, outcome: 'error', error_code: 'provider_error' }]);
+      const { rows: events } = await sql.query(
+        "SELECT outcome, principal, agent, detail FROM audit_events WHERE session_id = $1 AND kind = 'session_turn'",
+        [id],
+      );
+      expect(events).toEqual([{ outcome: 'error', principal: PRINCIPAL.id, agent: 'refused', detail: { turn: 1, error_code: 'provider_error' } }]);
+    });
+
     // Before the first release attempt was awaited, 141 of 200 immediate retries were answered busy.
     it('lets a retry made right after a failed turn run, instead of answering it busy', async () => {
       const id = await newSession('refused');
@@ -295,6 +309,8 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       setTimeout(() => controller.abort(new Error('client disconnected')), 50);
       await expect(abandoned).rejects.toBeInstanceOf(ClientClosedError);
       expect(await leaseReleased(id)).toBe(true);
+      const { rows: failures } = await sql.query('SELECT outcome, error_code FROM session_turn_failures WHERE session_id = $1', [id]);
+      expect(failures).toEqual([{ outcome: 'cancelled', error_code: 'client_closed' }]);
 
       const next = await service.continue('slow', id, call('back'), PRINCIPAL);
       expect(next).toMatchObject({ turn: 1, output: 'Echo: back' });
