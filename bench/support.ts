@@ -11,6 +11,8 @@ export { freePort };
 export interface Figures {
   name: string;
   figures: Record<string, number | string>;
+  /** A table to paste into the README, printed after the figures. */
+  markdown?: string;
 }
 
 
@@ -111,6 +113,7 @@ function stopChild(child: ChildProcess): Promise<void> {
 export function printFigures(result: Figures): void {
   process.stdout.write(`\n== ${result.name}\n`);
   for (const [key, value] of Object.entries(result.figures)) process.stdout.write(`  ${key.padEnd(44)} ${value}\n`);
+  if (result.markdown) process.stdout.write(`\n${result.markdown}\n`);
 }
 
 export interface RetainedMemory {

@@ -12,6 +12,7 @@ import {
   requireJsonBody,
   requireJsonObject,
 } from './common/http/body-middleware.js';
+import { fastAcceptorOf } from './common/validation/fast-acceptance.js';
 import { findUnstorableText, shorten, unstorableTextMessage } from './common/validation/request-values.js';
 import { answerClientErrors } from './common/http/client-errors.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
@@ -71,6 +72,8 @@ class BodyValidationPipe extends ValidationPipe {
       else if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new InvalidRequestError('The request body must be a JSON object.');
       }
+      const accepted = fastAcceptorOf(metadata.metatype)?.(value as Record<string, unknown>);
+      if (accepted) return accepted;
     }
     return super.transform(value, metadata);
   }

@@ -1,6 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { newUlid } from '../common/ids.js';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { newUlid } from '../common/ids.js';
 import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
@@ -26,7 +28,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 200;
-const COLUMNS = 13;
+/** Columns bound per row; `created_at` is one value for the whole statement. */
+const ROW_COLUMNS = 12;
 
 /**
  * The audit table of stateless calls. Rows are written by group commit: calls finishing within
@@ -79,9 +82,13 @@ export class InvocationsRepository implements OnApplicationShutdown {
     );
   }
 
+  /**
+   * One INSERT for the batch, as a named prepared statement on the pool (one name per batch
+   * size): each connection parses and plans it once, and TypeORM's query runner is skipped.
+   */
   private insert(records: InvocationRecord[]): Promise<unknown> {
     const values: unknown[] = [];
-    const tuples = records.map((record, index) => {
+    for (const record of records) {
       values.push(
         `inv_${newUlid()}`,
         record.agent,
@@ -95,15 +102,27 @@ export class InvocationsRepository implements OnApplicationShutdown {
         record.correlationId,
         this.storeContent ? record.input : null,
         this.storeContent ? (record.output ?? null) : null,
-        new Date(),
       );
-      const base = index * COLUMNS;
-      return `(${Array.from({ length: COLUMNS }, (_, column) => `$${base + column + 1}`).join(', ')})`;
-    });
-    return this.dataSource.query(
-      `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
-         duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`,
-      values,
-    );
+    }
+    values.push(new Date());
+    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
+    return pool.query({ name: `invocations_insert_${records.length}`, text: insertStatement(records.length), values });
   }
+}
+
+const statements = new Map<number, string>();
+
+function insertStatement(rows: number): string {
+  let text = statements.get(rows);
+  if (text === undefined) {
+    const createdAt = `$${rows * ROW_COLUMNS + 1}::timestamptz`;
+    const tuples = Array.from({ length: rows }, (_, row) => {
+      const base = row * ROW_COLUMNS;
+      return `(${Array.from({ length: ROW_COLUMNS }, (_, column) => `$${base + column + 1}`).join(', ')}, ${createdAt})`;
+    });
+    text = `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
+         duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`;
+    statements.set(rows, text);
+  }
+  return text;
 }

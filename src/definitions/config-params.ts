@@ -131,10 +131,21 @@ export function checkAgentConfig(
   describePos: (pos: SourcePos) => string,
 ): void {
   const variables = new Map<string, { agent: string; param: string }>();
+  // Name → first position, built once: a lookup per agent must not scan every prompt and skill
+  // (that made loading quadratic in the size of the definitions; issue 16).
+  const indexes = { prompts: firstIndexByName(draft.prompts), skills: firstIndexByName(draft.skills) };
   draft.agents.forEach((agent, i) => {
     checkParams(agent, ['agents', i, 'config'], loc, diags, describePos, variables);
-    checkReferences(agent, draft, loc, diags);
+    checkReferences(agent, draft, indexes, loc, diags);
   });
+}
+
+function firstIndexByName(items: readonly { name: string }[]): Map<string, number> {
+  const indexes = new Map<string, number>();
+  items.forEach((item, i) => {
+    if (!indexes.has(item.name)) indexes.set(item.name, i);
+  });
+  return indexes;
 }
 
 function checkParams(
@@ -200,7 +211,13 @@ function checkParams(
   });
 }
 
-function checkReferences(agent: AgentDraft, draft: DefinitionsDraft, loc: Locator, diags: DiagnosticBag): void {
+function checkReferences(
+  agent: AgentDraft,
+  draft: DefinitionsDraft,
+  indexes: { prompts: Map<string, number>; skills: Map<string, number> },
+  loc: Locator,
+  diags: DiagnosticBag,
+): void {
   const params = new Map(agent.config.map((p) => [p.name, p]));
   const ctx = `agent "${agent.name}"`;
   const check = (template: string | undefined, path: ModelPath, owner: string, inPrompt: boolean) => {
@@ -225,13 +242,13 @@ function checkReferences(agent: AgentDraft, draft: DefinitionsDraft, loc: Locato
     }
   };
   if (agent.prompt !== undefined) {
-    const k = draft.prompts.findIndex((p) => p.name === agent.prompt);
-    if (k >= 0) check(draft.prompts[k].content, ['prompts', k, 'content'], `prompt "${agent.prompt}"`, true);
+    const k = indexes.prompts.get(agent.prompt);
+    if (k !== undefined) check(draft.prompts[k].content, ['prompts', k, 'content'], `prompt "${agent.prompt}"`, true);
   }
   for (const skillName of new Set(agent.skills)) {
-    const k = draft.skills.findIndex((s) => s.name === skillName);
-    const tool = k >= 0 ? draft.skills[k].tool : undefined;
-    if (tool === undefined) continue;
+    const k = indexes.skills.get(skillName);
+    const tool = k !== undefined ? draft.skills[k].tool : undefined;
+    if (k === undefined || tool === undefined) continue;
     for (const { template, path } of toolTemplates(tool)) {
       check(template, ['skills', k, 'tool', ...path], `skill "${skillName}"`, false);
     }

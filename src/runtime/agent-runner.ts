@@ -120,7 +120,8 @@ export class AgentRunner {
   async run(prepared: PreparedRun, options: RunOptions = {}): Promise<RunResult> {
     const { agent, profile, call } = prepared;
     const origin = options.origin ?? UNKNOWN_ORIGIN;
-    if (!options.admitted) await this.admitAgent(agent, origin);
+    // Agents without a budget pass at no cost, not even an awaited promise.
+    if (!options.admitted && agent.budget) await this.admitAgent(agent, origin);
     const started = performance.now();
 
     const guard = new GuardedCall(prepared.guardrails, Boolean(options.stream));
@@ -146,7 +147,7 @@ export class AgentRunner {
       if (options.signal?.aborted) throw new ClientClosedError();
       throw error;
     } finally {
-      await charges.settled();
+      if (charges.pending.length > 0) await charges.settled();
     }
     let result: AgentRunResult = { ...answered.result, durationMs: Math.round(performance.now() - started) };
     // A delegate's run counted its own tokens.
@@ -462,7 +463,8 @@ const CHARS_PER_TOKEN = 4;
  * throw, so a failed write is logged (the answer the caller paid for is not withheld).
  */
 class Charges {
-  private readonly pending: Promise<unknown>[] = [];
+  /** The budget writes of the run's model calls so far. */
+  readonly pending: Promise<unknown>[] = [];
   private streamedChars = 0;
 
   constructor(

@@ -12,9 +12,10 @@ import { RequestRateLimiter } from '../throttling/rate-limits.js';
 export class RateLimitGuard implements CanActivate {
   constructor(private readonly limiter: RequestRateLimiter) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    // Without a limit configured, no promise per request.
+    if (!this.limiter.enabled) return true;
     const http = context.switchToHttp();
-    await this.limiter.check(http.getRequest<Request & { user?: Principal }>(), http.getResponse<Response>());
-    return true;
+    return this.limiter.check(http.getRequest<Request & { user?: Principal }>(), http.getResponse<Response>()).then(() => true);
   }
 }

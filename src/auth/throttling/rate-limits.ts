@@ -56,6 +56,11 @@ export class RequestRateLimiter {
     });
   }
 
+  /** False without AGENTSPEC_RATE_LIMIT: nothing to count. */
+  get enabled(): boolean {
+    return this.limiter !== undefined;
+  }
+
   /**
    * Counts the request when its route is limited and answers the RateLimit-* headers (draft-ietf-
    * httpapi-ratelimit-headers); over the limit, a RateLimitedError with the wait.
@@ -101,6 +106,11 @@ export class AuthFailureThrottle {
       dataSource,
       logger,
     });
+  }
+
+  /** False with AGENTSPEC_AUTH_FAILURE_LIMIT off: nothing is counted or refused. */
+  get enabled(): boolean {
+    return this.limiter !== undefined;
   }
 
   /** Refuses a request from a blocked address before its credentials are looked at. */

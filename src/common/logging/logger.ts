@@ -49,7 +49,7 @@ function censorLevel(object: Record<string, unknown>, depth: number): Record<str
     if (!Object.hasOwn(object, key)) continue;
     const value = object[key];
     let replacement = value;
-    if (CREDENTIAL_KEYS.has(key.toLowerCase())) {
+    if (isCredentialKey(key)) {
       if (value !== undefined && value !== null) replacement = CENSOR;
     } else if (depth < CENSOR_DEPTH && isPlainObject(value)) {
       replacement = censorLevel(value, depth + 1);
@@ -60,6 +60,19 @@ function censorLevel(object: Record<string, unknown>, depth: number): Record<str
     }
   }
   return copy ?? object;
+}
+
+/** Keys already looked at (most lines reuse a handful of field names); bounded, as keys may come from clients. */
+const keyVerdicts = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 1_000;
+
+function isCredentialKey(key: string): boolean {
+  let verdict = keyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = CREDENTIAL_KEYS.has(key.toLowerCase());
+    if (keyVerdicts.size < MAX_REMEMBERED_KEYS) keyVerdicts.set(key, verdict);
+  }
+  return verdict;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
