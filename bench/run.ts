@@ -1,11 +1,13 @@
+import { benchAudit } from './audit.bench.js';
 import { benchDefinitions } from './definitions.bench.js';
+import { benchGrowth } from './growth.bench.js';
 import { benchInvoke, benchMemory, benchStreams } from './invoke.bench.js';
 import { benchPipelines } from './pipelines.bench.js';
 import { benchSessions } from './sessions.bench.js';
 import { printFigures, type Figures } from './support.js';
 
 /**
- * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory, sessions, pipelines (all by
+ * `npm run bench [-- scenario ...]`. Scenarios: definitions, invoke, streams, memory, sessions, pipelines, growth, audit (all by
  * default). Databases: BENCH_DATABASE_URL / DATABASE_URL, else an embedded PostgreSQL.
  */
 const SCENARIOS: Record<string, () => Promise<Figures>> = {
@@ -15,6 +17,8 @@ const SCENARIOS: Record<string, () => Promise<Figures>> = {
   memory: benchMemory,
   sessions: benchSessions,
   pipelines: benchPipelines,
+  growth: benchGrowth,
+  audit: benchAudit,
 };
 
 async function main(): Promise<void> {

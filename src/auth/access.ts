@@ -86,6 +86,11 @@ export function accessFromRoles(roles: Iterable<string>, grants: RoleGrants): Ac
   return auditor ? AUDITOR_ACCESS : userAccess(agents);
 }
 
+/** Read the audit events and the state of their hash chain (docs/audit.md). */
+export function mayReadAudit(access: Access): boolean {
+  return access.role === 'admin' || access.role === 'auditor';
+}
+
 /** Managed keys and other administration. */
 export function mayAdminister(access: Access): boolean {
   return access.role === 'admin';

@@ -29,6 +29,13 @@ describe('requestLabels', () => {
     expect(requestLabels('GET', '/v1/agents/%E0%A4%A/invoke', undefined, routes())).toEqual({ endpoint: 'invoke', agentName: '%E0%A4%A' });
   });
 
+  it('counts the web console as console, whatever file it serves', () => {
+    for (const path of ['/console', '/console/', '/console/assets/index-abc.js', '/console/config.json', '/console/sessions/x']) {
+      expect(requestLabels('GET', path, undefined, routes()), path).toEqual({ endpoint: 'console', agentName: undefined });
+    }
+    expect(requestLabels('GET', '/consoles', undefined, routes())).toEqual({ endpoint: 'unmatched', agentName: undefined });
+  });
+
   it('counts the Swagger UI as docs and any other path as unmatched', () => {
     for (const path of ['/docs', '/docs/', '/docs/swagger-ui.css', '/docs-json', '/docs-yaml']) {
       expect(requestLabels('GET', path, path === '/docs-json' ? path : undefined, routes()), path).toEqual({ endpoint: 'docs', agentName: undefined });

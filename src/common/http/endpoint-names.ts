@@ -24,12 +24,19 @@ const ENDPOINTS: Record<string, string> = {
   'GET /livez': 'livez',
   'GET /readyz': 'readyz',
   'GET /v1/metrics': 'metrics',
+  'GET /v1/audit/events': 'audit_events',
+  'GET /v1/audit/export': 'audit_export',
+  'GET /v1/audit/chain': 'audit_chain',
+  'POST /v1/audit/chain/verify': 'audit_verify',
 };
 
 export const UNMATCHED_ENDPOINT = 'unmatched';
 /** The Swagger UI of `mountSwagger`: its page, static assets, and `/docs-json`, `/docs-yaml`. */
 export const DOCS_ENDPOINT = 'docs';
 const DOCS_PATH = /^\/docs(?:[/-]|$)/;
+/** The web console (docs/console.md): its page, its files and `/console/config.json`. */
+export const CONSOLE_ENDPOINT = 'console';
+const CONSOLE_PATH = /^\/console(?:\/|$)/;
 
 /** The routes the application serves, by path: the RouteTable built at start-up. */
 export interface KnownRoutes {
@@ -49,6 +56,7 @@ export interface RequestLabels {
  */
 export function requestLabels(method: string, path: string, matchedRoute: string | undefined, routes: KnownRoutes): RequestLabels {
   if (DOCS_PATH.test(path)) return { endpoint: DOCS_ENDPOINT, agentName: undefined };
+  if (CONSOLE_PATH.test(path)) return { endpoint: CONSOLE_ENDPOINT, agentName: undefined };
   const asGet = method === 'HEAD' ? 'GET' : method;
   const route = matchedRoute === undefined ? routeOfPath(asGet, path, routes) : { path: matchedRoute, method: asGet };
   if (!route) return { endpoint: UNMATCHED_ENDPOINT, agentName: undefined };
