@@ -30,7 +30,9 @@ export interface PipelineSpec {
   steps: readonly PipelineStepSpec[];
 }
 
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+/** As a list, so that openapi.json names them in this order whatever order TypeScript keeps a union in. */
+export const STEP_STATUSES = ['pending', 'running', 'completed', 'failed', 'skipped'] as const;
+export type StepStatus = (typeof STEP_STATUSES)[number];
 
 export class PipelineDefinitionError extends Error {
   constructor(

@@ -104,9 +104,10 @@ describe('pipeline run mapper', () => {
       pipeline: 'review',
       run_id: queued.runId,
       status: 'running',
-      steps: [{ name: 'a', status: 'pending', duration_ms: null }],
+      steps: [{ name: 'a', status: 'pending', duration_ms: null, agent: 'a', started_at: null, input: null, output: null }],
       started_at: '2025-01-01T12:00:00.000Z',
       elapsed_ms: 250,
+      input: 'in',
     });
     expect(toAcceptedRunDto(queued)).toEqual({
       pipeline: 'review',
@@ -122,15 +123,18 @@ describe('pipeline run mapper', () => {
       output: 'final',
       usage: usage(3, 4),
       finishedAt: at(1_500),
-      steps: [step({ name: 'a', status: 'completed', output: 'final', startedAt: at(100), finishedAt: at(1_400) })],
+      steps: [step({ name: 'a', status: 'completed', input: 'sent', output: 'final', startedAt: at(100), finishedAt: at(1_400) })],
     });
     const expected = {
       pipeline: 'review',
       run_id: completed.runId,
       status: 'completed',
-      steps: [{ name: 'a', status: 'completed', duration_ms: 1_300 }],
+      steps: [
+        { name: 'a', status: 'completed', duration_ms: 1_300, agent: 'a', started_at: '2025-01-01T12:00:00.100Z', input: 'sent', output: 'final' },
+      ],
       started_at: '2025-01-01T12:00:00.000Z',
       elapsed_ms: 1_500,
+      input: 'in',
       finished_at: '2025-01-01T12:00:01.500Z',
       output: 'final',
       usage: storedUsageDto(3, 4),

@@ -44,9 +44,19 @@ export function toRunStatusDto(run: PipelineRunWithSteps, now: Date = new Date()
     pipeline: run.pipeline,
     run_id: run.runId,
     status: clientStatus(run.status),
-    steps: run.steps.map((step) => ({ name: step.name, status: step.status, duration_ms: stepDuration(step) })),
+    steps: run.steps.map((step) => ({
+      name: step.name,
+      status: step.status,
+      duration_ms: stepDuration(step),
+      agent: step.agent,
+      started_at: step.startedAt?.toISOString() ?? null,
+      input: step.status === 'pending' || step.status === 'skipped' ? null : step.input,
+      output: step.status === 'completed' ? step.output : null,
+      ...(step.error ? { error: step.error } : {}),
+    })),
     started_at: run.createdAt.toISOString(),
     elapsed_ms: elapsed(run, now),
+    input: run.input,
   };
   if (isFinished(run.status) && run.finishedAt) {
     status.finished_at = run.finishedAt.toISOString();

@@ -3,7 +3,9 @@ import type { PipelineSpec, StepStatus } from './pipeline-graph.js';
 
 /** Stored statuses. `queued` is shown to clients as `running` (docs/api.md §7.3). */
 export type RunStatus = 'queued' | 'running' | 'completed' | 'failed' | 'cancelled';
-export type ClientRunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+/** As a list, so that openapi.json names them in this order whatever order TypeScript keeps a union in. */
+export const CLIENT_RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
+export type ClientRunStatus = (typeof CLIENT_RUN_STATUSES)[number];
 export type FinalRunStatus = 'completed' | 'failed' | 'cancelled';
 export type RunMode = 'sync' | 'async';
 

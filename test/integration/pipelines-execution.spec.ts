@@ -244,9 +244,17 @@ describe('pipeline execution (real PostgreSQL)', () => {
     const status = toRunStatusDto(latest!);
     expect(status.status).toBe('running');
     expect(status.steps).toEqual([
-      { name: 'first', status: 'completed', duration_ms: expect.any(Number) },
-      { name: 'second', status: 'running', duration_ms: null },
-      { name: 'third', status: 'pending', duration_ms: null },
+      {
+        name: 'first',
+        status: 'completed',
+        duration_ms: expect.any(Number),
+        agent: 'x',
+        started_at: expect.any(String),
+        input: 'topic',
+        output: 'first(topic)',
+      },
+      { name: 'second', status: 'running', duration_ms: null, agent: 'x', started_at: expect.any(String), input: 'first(topic)', output: null },
+      { name: 'third', status: 'pending', duration_ms: null, agent: 'x', started_at: null, input: null, output: null },
     ]);
     expect(status.finished_at).toBeUndefined();
 
