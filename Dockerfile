@@ -16,6 +16,7 @@ COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY bench ./bench
+COPY console ./console
 RUN npm run build \
  && if [ "$EMBEDDED_POSTGRES" = false ]; then npm prune --omit=dev --omit=optional; else npm prune --omit=dev; fi
 

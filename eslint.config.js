@@ -30,6 +30,8 @@ const PARTS = {
   database: { dirs: ['database'], mayImport: ['common', 'config'] },
   auth: { dirs: ['auth'], mayImport: ['common', 'config', 'database'] },
   metrics: { dirs: ['metrics'], mayImport: ['common', 'config', 'auth'] },
+  // Serves the built web console (console/, docs/console.md); the console itself only calls the API.
+  console: { dirs: ['console'], mayImport: ['common', 'config', 'auth'] },
 };
 const GROUPS = { infra: ['config', 'database', 'auth', 'metrics'] };
 const COMPOSITION_ROOT = ['main.ts', 'app.module.ts', 'app.setup.ts', 'app.factory.ts'];
@@ -103,7 +105,7 @@ const FRAMEWORK_PACKAGES = [
 ];
 
 export default defineConfig(
-  { ignores: ['dist/', 'coverage/', '.data/', 'node_modules/'] },
+  { ignores: ['dist/', 'coverage/', '.data/', 'node_modules/', 'test-results/'] },
   {
     files: ['**/*.{ts,js,mjs}'],
     extends: [js.configs.recommended],
@@ -169,5 +171,19 @@ export default defineConfig(
   {
     files: ['**/*.{js,mjs}', 'vitest.config.ts'],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  {
+    // The web console (console/): browser code, its own tsconfig (DOM, JSX, bundler resolution).
+    files: ['console/**/*.{ts,tsx}'],
+    extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
+    languageOptions: {
+      globals: globals.browser,
+      parserOptions: { project: ['./console/tsconfig.json'], tsconfigRootDir: ROOT },
+    },
+    settings: { 'import-x/resolver-next': [createTypeScriptImportResolver({ project: `${ROOT}/console/tsconfig.json` })] },
+    rules: {
+      '@typescript-eslint/no-floating-promises': ['error', { ignoreVoid: true }],
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
   },
 );

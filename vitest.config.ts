@@ -21,7 +21,8 @@ export default defineConfig({
     projects: [
       {
         plugins: [swcPlugin()],
-        test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/unit/**/*.spec.ts'], testTimeout: 20_000 },
+        // console/src: the web console's pure parts (stream parsing, graph layout).
+        test: { name: 'unit', include: ['src/**/*.spec.ts', 'test/unit/**/*.spec.ts', 'console/src/**/*.spec.ts'], testTimeout: 20_000 },
       },
       {
         // One controller behind the app's real HTTP setup (pipe, filter, guard), services faked.
@@ -51,7 +52,7 @@ export default defineConfig({
         },
       },
       {
-        // Faults under load on two server processes (issue 14): needs the build; about 1.5 min.
+        // Faults under load on two server processes (issue 14): needs the build (npm test builds first); about 40 s.
         plugins: [swcPlugin()],
         test: {
           name: 'faults',

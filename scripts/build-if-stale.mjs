@@ -6,7 +6,7 @@ import { existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'no
 import { join } from 'node:path';
 
 const STAMP = 'dist/.build-stamp';
-const INPUT_FOLDERS = ['src', 'scripts', 'bench', 'migrations'];
+const INPUT_FOLDERS = ['src', 'scripts', 'bench', 'migrations', 'console'];
 const INPUT_FILES = ['package.json', 'package-lock.json', 'tsconfig.json', 'nest-cli.json'];
 
 function newestMtime(path) {

@@ -1,9 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AgentsModule } from './agents/agents.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { LoggingModule } from './common/logging/logging.module.js';
 import { ConfigModule } from './config/config.module.js';
+import { ConsoleModule } from './console/console.module.js';
 import type { AppConfig } from './config/configuration.js';
 import type { Definitions } from './definitions/index.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -41,6 +43,8 @@ export class AppModule {
         SessionsModule,
         PipelinesModule,
         KeysModule,
+        AuditModule,
+        ConsoleModule,
       ],
     };
   }

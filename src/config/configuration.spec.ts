@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { assertCredentialsConfigured, ConfigError, isDevelopmentMode, loadConfig } from './configuration.js';
 import { parseByteSize, parseDuration, parseFailureLimit, parseRateLimit, parseTrustProxy } from './parsers.js';
@@ -22,6 +23,7 @@ describe('loadConfig', () => {
     expect(config.sessionIdleTimeoutMs).toBe(30 * 60_000);
     expect(config.sessionRetentionMs).toBeUndefined();
     expect(config.auditContent).toBe(false);
+    expect(config.audit).toEqual({ retentionMs: undefined, sealIntervalMs: 2_000 });
     expect(config.rateLimit).toBeUndefined();
     expect(config.rateLimitStore).toBe('memory');
     expect(config.bodyLimitBytes).toBe(1024 * 1024);
@@ -59,6 +61,18 @@ describe('loadConfig', () => {
     expect(config.openai.baseUrl).toBe('http://127.0.0.1:9999/v1');
     expect(config.httpToolAllowHosts).toEqual(['internal.example.com']);
     expect(isDevelopmentMode(config)).toBe(false);
+  });
+
+  it('reads the audit retention and seal interval, refusing a retention of 0 and an interval under 100ms', () => {
+    expect(loadConfig({ AGENTSPEC_AUDIT_RETENTION: '365d', AGENTSPEC_AUDIT_SEAL_INTERVAL: '0' }).audit).toEqual({
+      retentionMs: 365 * 86_400_000,
+      sealIntervalMs: 0,
+    });
+    expect(loadConfig({ AGENTSPEC_AUDIT_SEAL_INTERVAL: '500ms' }).audit.sealIntervalMs).toBe(500);
+    expect(problems({ AGENTSPEC_AUDIT_RETENTION: '0', AGENTSPEC_AUDIT_SEAL_INTERVAL: '50ms' })).toEqual([
+      'AGENTSPEC_AUDIT_RETENTION: must be above 0',
+      'AGENTSPEC_AUDIT_SEAL_INTERVAL: must be 0 (off) or at least 100ms',
+    ]);
   });
 
   it('reports every invalid variable at once, by name, without echoing secrets', () => {
@@ -199,7 +213,26 @@ describe('OIDC settings', () => {
     ],
     [{ OIDC_AUDIENCE: 'agentspec' }, 'OIDC_AUDIENCE: set without OIDC_ISSUER'],
     [{ OIDC_JWKS_URI: 'https://keys.example.com/jwks' }, 'OIDC_JWKS_URI: set without OIDC_ISSUER'],
+    [{ OIDC_CONSOLE_CLIENT_ID: 'agentspec-console' }, 'OIDC_CONSOLE_CLIENT_ID: set without OIDC_ISSUER'],
+    [
+      { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'a', OIDC_CONSOLE_CLIENT_ID: 'two words' },
+      'OIDC_CONSOLE_CLIENT_ID: must be printable ASCII without spaces',
+    ],
+    [
+      { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'a', OIDC_CONSOLE_SCOPE: 'profile email' },
+      'OIDC_CONSOLE_SCOPE: "profile email" must include openid',
+    ],
   ])('refuses %j', (env, problem) => expect(problems(env)).toEqual([problem]));
+
+  it('reads the console client id and scope; without them the console signs in with keys only', () => {
+    const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'a' };
+    expect(loadConfig(base).console).toEqual({ oidcClientId: undefined, oidcScope: 'openid profile email', directory: undefined });
+    expect(
+      loadConfig({ ...base, OIDC_CONSOLE_CLIENT_ID: ' agentspec-console ', OIDC_CONSOLE_SCOPE: ' openid  api://agentspec/.default ' })
+        .console,
+    ).toEqual({ oidcClientId: 'agentspec-console', oidcScope: 'openid api://agentspec/.default', directory: undefined });
+    expect(loadConfig({ AGENTSPEC_CONSOLE_DIR: 'build/console' }).console.directory).toBe(resolve('build/console'));
+  });
 });
 
 describe('parsers', () => {

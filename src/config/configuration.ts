@@ -36,6 +36,8 @@ export interface AppConfig {
   databasePoolSize: number;
   apiKeys: string[];
   oidc: { issuer?: string; audience?: string; jwksUri?: string; rolesClaim: string };
+  /** The web console's SSO sign-in (docs/console.md): a public client of `oidc.issuer`; unset = keys only. */
+  console: { oidcClientId?: string; oidcScope: string; directory?: string };
   rateLimit?: RateLimit;
   rateLimitStore: 'memory' | 'postgres';
   /** Invalid credentials one client address may present per window before it is refused for `blockMs`; undefined = off. */
@@ -51,6 +53,13 @@ export interface AppConfig {
   sessionIdleTimeoutMs: number;
   sessionRetentionMs?: number;
   auditContent: boolean;
+  /** The audit events' hash chain and retention (docs/audit.md). */
+  audit: {
+    /** AGENTSPEC_AUDIT_RETENTION: age after which sealed events are purged; unset keeps them. */
+    retentionMs?: number;
+    /** AGENTSPEC_AUDIT_SEAL_INTERVAL: pause between two sealer runs of this replica; 0 = never seals. */
+    sealIntervalMs: number;
+  };
   corsOrigins: string[];
   bodyLimitBytes: number;
   providerTimeoutMs: number;
@@ -129,6 +138,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       jwksUri: optional('OIDC_JWKS_URI', (raw) => keyServerUrl(raw).toString()),
       rolesClaim: read('OIDC_ROLES_CLAIM', 'roles', parseClaimPath),
     },
+    console: {
+      oidcClientId: optional('OIDC_CONSOLE_CLIENT_ID', parseClientId),
+      oidcScope: read('OIDC_CONSOLE_SCOPE', 'openid profile email', parseScope),
+      directory: optional('AGENTSPEC_CONSOLE_DIR', (raw) => resolve(raw.trim())),
+    },
     rateLimit: optional('AGENTSPEC_RATE_LIMIT', parseRateLimit),
     rateLimitStore: read('AGENTSPEC_RATE_LIMIT_STORE', 'memory' as const, (raw) => {
       const value = raw.trim();
@@ -151,6 +165,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionIdleTimeoutMs: read('AGENTSPEC_SESSION_IDLE_TIMEOUT', 30 * 60_000, parseDuration),
     sessionRetentionMs: optional('AGENTSPEC_SESSION_RETENTION', parseDuration),
     auditContent: read('AGENTSPEC_AUDIT_CONTENT', false, parseBoolean),
+    audit: {
+      retentionMs: optional('AGENTSPEC_AUDIT_RETENTION', positiveDuration),
+      sealIntervalMs: read('AGENTSPEC_AUDIT_SEAL_INTERVAL', 2_000, (raw) => {
+        const ms = parseDuration(raw);
+        if (ms !== 0 && ms < 100) throw new ConfigValueError('must be 0 (off) or at least 100ms');
+        return ms;
+      }),
+    },
     corsOrigins: read('AGENTSPEC_CORS_ORIGINS', [] as string[], (raw) =>
       parseList(raw).map((origin) => {
         if (origin === '*') return origin;
@@ -203,7 +225,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   // Without the issuer these would be ignored, possibly leaving the server in development mode.
   if (env.OIDC_ISSUER === undefined || env.OIDC_ISSUER.trim() === '') {
-    for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URI', 'OIDC_ROLES_CLAIM']) {
+    for (const name of ['OIDC_AUDIENCE', 'OIDC_JWKS_URI', 'OIDC_ROLES_CLAIM', 'OIDC_CONSOLE_CLIENT_ID', 'OIDC_CONSOLE_SCOPE']) {
       if (env[name]?.trim()) problems.push(`${name}: set without OIDC_ISSUER`);
     }
   }
@@ -240,6 +262,23 @@ function parseClaimPath(raw: string): string {
     throw new ConfigValueError(`"${raw}" is not a claim name or dotted path (e.g. roles, realm_access.roles)`);
   }
   return path;
+}
+
+/** A client id goes into the authorization URL as it is: printable ASCII, no spaces (RFC 6749 Appendix A.1). */
+function parseClientId(raw: string): string {
+  const id = raw.trim();
+  if (!/^[\x21-\x7e]+$/.test(id)) throw new ConfigValueError('must be printable ASCII without spaces');
+  return id;
+}
+
+/** Space-separated scope tokens (RFC 6749 §3.3); `openid` is required for an OpenID Connect sign-in. */
+function parseScope(raw: string): string {
+  const scopes = raw.trim().split(/\s+/);
+  if (scopes.some((scope) => !/^[\x21\x23-\x5b\x5d-\x7e]+$/.test(scope))) {
+    throw new ConfigValueError(`"${raw}" is not a list of scope tokens separated by spaces`);
+  }
+  if (!scopes.includes('openid')) throw new ConfigValueError(`"${raw}" must include openid`);
+  return scopes.join(' ');
 }
 
 function atLeastOneSecond(raw: string): number {

@@ -46,8 +46,12 @@ const SCHEMAS_ID = 'openapi-components';
 const COMPONENT_REF = '#/components/schemas/';
 /** Before route matching (§1.7): media type, size and syntax of the body. */
 const BODY_REFUSALS = ['400', '413', '415'];
-/** Paths outside the API description: the Swagger UI and the document itself (docs/api.md §10). */
-const UNDESCRIBED = /^\/docs(?:[-/]|$)/;
+/**
+ * Paths outside the API description: the Swagger UI and the document itself (docs/api.md §10), and
+ * the web console's static files (docs/console.md). A documented operation under them
+ * (`GET /console/config.json`) is checked like any other.
+ */
+const UNDESCRIBED = /^\/(?:docs(?:[-/]|$)|console(?:\/|$))/;
 
 /** Where apps under test register their URL; a global, as setup files and tests may load this module apart. */
 export const APPS = Symbol.for('agentspec.contract.apps');
@@ -90,9 +94,9 @@ class Contract {
 
   check(exchange: Exchange): string[] {
     const { pathname } = new URL(exchange.url);
-    if (UNDESCRIBED.test(pathname)) return [];
     const method = exchange.method.toLowerCase();
     const route = this.routes.find((candidate) => candidate.pattern.test(pathname));
+    if (!route && UNDESCRIBED.test(pathname)) return [];
     const label = `${exchange.method} ${pathname} → ${exchange.status}`;
     const operation = route?.operations[method === 'head' ? 'get' : method];
     if (!route || !operation) return this.checkGeneric(exchange, label, route ? '405' : '404');

@@ -129,13 +129,13 @@ describe('OidcVerifier against a local issuer', () => {
       const subject = verifier();
       for (let i = 0; i < 5; i++) await subject.verify(await issuer.token({ sub: `u${i}` }, { key: i % 2 ? ec : rsa }));
 
-      expect(issuer.requests).toEqual({ discovery: 1, jwks: 1 });
+      expect(issuer.requests).toMatchObject({ discovery: 1, jwks: 1 });
     });
 
     it('skips discovery when the JWKS URI is configured', async () => {
       await verifier({ jwksUri: issuer.jwksUri }).verify(await issuer.token({ sub: 'u' }));
 
-      expect(issuer.requests).toEqual({ discovery: 0, jwks: 1 });
+      expect(issuer.requests).toMatchObject({ discovery: 0, jwks: 1 });
     });
   });
 
@@ -281,7 +281,7 @@ describe('OidcVerifier against a local issuer', () => {
       issuer.down = false;
       clock.advance(3_000);
       await expect(subject.verify(token)).resolves.toMatchObject({ kind: 'oidc' });
-      expect(issuer.requests).toEqual({ discovery: 2, jwks: 1 });
+      expect(issuer.requests).toMatchObject({ discovery: 2, jwks: 1 });
     });
 
     it('answers UnavailableError when nothing listens at the issuer', async () => {
