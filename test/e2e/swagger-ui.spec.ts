@@ -1,26 +1,15 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_MISSING } from '../support/chromium.js';
 import { createTestDatabase } from '../support/database.js';
 import { LocalIssuer } from '../support/oidc-issuer.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 
-/** Debian's `chromium` package; never a downloaded browser. */
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const KEY = 'k-swagger-0123456789abcdef';
-const MISSING = existsSync(CHROMIUM) ? undefined : `no browser at ${CHROMIUM} (apt-get install -y chromium)`;
+const MISSING = CHROMIUM_MISSING;
 
 if (MISSING) console.warn(`test/e2e/swagger-ui.spec.ts skipped: ${MISSING}`);
 
@@ -40,7 +29,7 @@ describe.skipIf(MISSING)(`Swagger UI in a browser${MISSING ? ` — SKIPPED: ${MI
     });
     // A fresh profile every run: persisted authorizations (localStorage) must not leak in.
     profile = mkdtempSync(join(tmpdir(), 'agentspec-swagger-ui-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: ARGS });
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
     page = browser.pages()[0] ?? (await browser.newPage());
     page.setDefaultTimeout(15_000);
     await page.goto(`${app.url}/docs`);

@@ -78,3 +78,31 @@ export function TableScroll({ label, children }: { label: string; children: Reac
 export function Json({ value }: { value: unknown }) {
   return <pre className="json">{JSON.stringify(value, null, 2)}</pre>;
 }
+
+/** Newer/older buttons over an offset-paged list of `total` items, `size` a page; nothing when one page holds all. */
+export function Pager({
+  offset,
+  size,
+  total,
+  onChange,
+}: {
+  offset: number;
+  size: number;
+  total: number;
+  onChange: (offset: number) => void;
+}) {
+  if (total <= size) return null;
+  return (
+    <div className="pager">
+      <button type="button" disabled={offset === 0} onClick={() => onChange(Math.max(0, offset - size))}>
+        Newer
+      </button>
+      <span>
+        {offset + 1}–{Math.min(offset + size, total)} of {total}
+      </span>
+      <button type="button" disabled={offset + size >= total} onClick={() => onChange(offset + size)}>
+        Older
+      </button>
+    </div>
+  );
+}

@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { apiPath } from '../api';
-import { ErrorMessage, formatDuration, formatUsage, Loading, PageTitle, StatusBadge, TableScroll, Time } from '../components/common';
+import { ErrorMessage, formatDuration, formatUsage, Loading, PageTitle, Pager, StatusBadge, TableScroll, Time } from '../components/common';
 import { Link, navigate, withParams } from '../router';
 import { rememberRunInput } from '../run-inputs';
 import { useSignedIn } from '../session';
@@ -132,19 +132,7 @@ function Runs({ pipeline }: { pipeline: string }) {
           </table>
         </TableScroll>
       )}
-      {total > PAGE && (
-        <div className="pager">
-          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-            Newer
-          </button>
-          <span>
-            {offset + 1}–{Math.min(offset + PAGE, total)} of {total}
-          </span>
-          <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
-            Older
-          </button>
-        </div>
-      )}
+      <Pager offset={offset} size={PAGE} total={total} onChange={setOffset} />
     </section>
   );
 }

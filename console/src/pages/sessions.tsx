@@ -1,6 +1,6 @@
 import { type FormEvent, useEffect, useState } from 'react';
 import { apiPath } from '../api';
-import { ErrorMessage, Loading, PageTitle, TableScroll, Time } from '../components/common';
+import { ErrorMessage, Loading, PageTitle, Pager, TableScroll, Time } from '../components/common';
 import { Link, navigate, withParams } from '../router';
 import { useSignedIn } from '../session';
 import type { AgentSummary, SessionSummary } from '../types';
@@ -124,19 +124,7 @@ export function SessionsPage({ agent }: { agent?: string }) {
               </tbody>
             </table>
           </TableScroll>
-          {agent && total > PAGE && (
-            <div className="pager">
-              <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
-                Newer
-              </button>
-              <span>
-                {offset + 1}–{Math.min(offset + PAGE, total)} of {total}
-              </span>
-              <button type="button" disabled={offset + PAGE >= total} onClick={() => setOffset(offset + PAGE)}>
-                Older
-              </button>
-            </div>
-          )}
+          {agent && <Pager offset={offset} size={PAGE} total={total} onChange={setOffset} />}
         </>
       )}
     </>
