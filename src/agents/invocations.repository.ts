@@ -28,8 +28,13 @@ interface Pending {
 }
 
 const MAX_BATCH = 200;
-/** Columns bound per row; `created_at` is one value for the whole statement. */
+/** Columns bound as arrays; `created_at` is one value for the whole statement. */
 const ROW_COLUMNS = 12;
+const INSERT_INVOCATIONS = `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
+     duration_ms, correlation_id, input, output, created_at)
+   SELECT r.*, $13::timestamptz
+   FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[],
+               $10::text[], $11::text[], $12::text[]) AS r`;
 
 /**
  * The audit table of stateless calls. Rows are written by group commit: calls finishing within
@@ -83,13 +88,14 @@ export class InvocationsRepository implements OnApplicationShutdown {
   }
 
   /**
-   * One INSERT for the batch, as a named prepared statement on the pool (one name per batch
-   * size): each connection parses and plans it once, and TypeORM's query runner is skipped.
+   * One INSERT for the batch: one column array per column, so a single named prepared statement
+   * serves every batch size (each connection parses and plans it once; TypeORM's query runner is
+   * skipped).
    */
   private insert(records: InvocationRecord[]): Promise<unknown> {
-    const values: unknown[] = [];
+    const columns: unknown[][] = Array.from({ length: ROW_COLUMNS }, () => []);
     for (const record of records) {
-      values.push(
+      const row = [
         `inv_${newUlid()}`,
         record.agent,
         record.endpoint,
@@ -102,27 +108,10 @@ export class InvocationsRepository implements OnApplicationShutdown {
         record.correlationId,
         this.storeContent ? record.input : null,
         this.storeContent ? (record.output ?? null) : null,
-      );
+      ];
+      row.forEach((value, column) => columns[column].push(value));
     }
-    values.push(new Date());
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    return pool.query({ name: `invocations_insert_${records.length}`, text: insertStatement(records.length), values });
+    return pool.query({ name: 'invocations_insert', text: INSERT_INVOCATIONS, values: [...columns, new Date()] });
   }
-}
-
-const statements = new Map<number, string>();
-
-function insertStatement(rows: number): string {
-  let text = statements.get(rows);
-  if (text === undefined) {
-    const createdAt = `$${rows * ROW_COLUMNS + 1}::timestamptz`;
-    const tuples = Array.from({ length: rows }, (_, row) => {
-      const base = row * ROW_COLUMNS;
-      return `(${Array.from({ length: ROW_COLUMNS }, (_, column) => `$${base + column + 1}`).join(', ')}, ${createdAt})`;
-    });
-    text = `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
-         duration_ms, correlation_id, input, output, created_at) VALUES ${tuples.join(', ')}`;
-    statements.set(rows, text);
-  }
-  return text;
 }

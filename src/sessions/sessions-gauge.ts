@@ -12,7 +12,6 @@ import { SessionsRepository } from './sessions.repository.js';
 const REFRESH_MS = 5_000;
 /** Counter rows are folded every this many refreshes (5 minutes). */
 const COMPACT_EVERY = 60;
-/** With sessions that never expire, only the total of all minutes is read: fold after an hour. */
 /**
  * Counter minutes younger than this are never folded, whatever this replica's idle timeout: a
  * replica with a longer timeout (mixed settings during a rolling change) still reads them, and

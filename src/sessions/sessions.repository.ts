@@ -64,6 +64,8 @@ export interface TurnFailure {
   outcome: 'error' | 'cancelled' | 'refused';
   errorCode: string;
   correlationId: string;
+  /** When the turn failed (a release may be retried later). */
+  at: Date;
 }
 
 /** The right to run one turn: hold it until appendTurn or releaseTurn. */
@@ -332,20 +334,23 @@ export class SessionsRepository {
       return rows.length === 1;
     }
     // The failure is recorded whether or not the lease is still ours (the turn failed either
-    // way), in the same statement as the release; its trigger writes the audit event.
+    // way), in the same statement as the release; its trigger writes the audit event. Not when
+    // this very call's turn is stored after all (its COMMIT went through, the answer was lost).
     const [row] = await this.rows<{ released: number }>(
       `WITH released AS (
          UPDATE sessions s SET lease_token = NULL, lease_expires_at = NULL
          WHERE s.id = $1 AND s.lease_token = $2
          RETURNING s.id
        ), recorded AS (
-         INSERT INTO session_turn_failures (session_id, turn, principal, outcome, error_code, correlation_id)
-         SELECT s.id, $3, $4, $5, $6, $7 FROM sessions s WHERE s.id = $1
+         INSERT INTO session_turn_failures (session_id, turn, principal, outcome, error_code, correlation_id, at)
+         SELECT s.id, $3, $4, $5, $6, $7, $8 FROM sessions s
+         WHERE s.id = $1
+           AND NOT EXISTS (SELECT 1 FROM session_messages m WHERE m.session_id = $1 AND m.turn = $3 AND m.correlation_id = $7)
          ON CONFLICT ON CONSTRAINT uq_session_turn_failures_turn DO NOTHING
          RETURNING 1
        )
        SELECT (SELECT count(*) FROM released)::int AS released`,
-      [id, token, failure.turn, failure.principal, failure.outcome, failure.errorCode, failure.correlationId],
+      [id, token, failure.turn, failure.principal, failure.outcome, failure.errorCode, failure.correlationId, failure.at],
     );
     return row?.released === 1;
   }

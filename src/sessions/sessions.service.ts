@@ -139,14 +139,15 @@ export class SessionsService implements SessionTurns {
       });
       return { result, turn };
     } catch (error) {
-      // Freed before the answer, so a caller who retries at once is not told the session is busy;
-      // the failed turn is recorded with it.
-      await this.release(lease, turnFailure(error, lease.turn, principal));
       // Deleted (or expired) while this turn ran: the session is gone, not busy.
-      if (error instanceof SessionLeaseLostError && !(await this.isLive(prepared.agent.name, lease.sessionId))) {
-        throw sessionNotFound(lease.sessionId);
-      }
-      throw error;
+      const answered =
+        error instanceof SessionLeaseLostError && !(await this.isLive(prepared.agent.name, lease.sessionId))
+          ? sessionNotFound(lease.sessionId)
+          : error;
+      // Freed before the answer, so a caller who retries at once is not told the session is busy;
+      // the failed turn is recorded with it, with the code the caller gets.
+      await this.release(lease, turnFailure(answered, lease.turn, principal));
+      throw answered;
     } finally {
       clearInterval(heartbeat);
     }
@@ -191,7 +192,7 @@ function summary(session: SessionRecord): SessionSummaryDto {
 function turnFailure(error: unknown, turn: number, principal: Principal): TurnFailure {
   const errorCode = errorCodeOf(error);
   const outcome = errorCode === 'client_closed' ? 'cancelled' : errorCode === 'budget_exceeded' || errorCode === 'rate_limited' ? 'refused' : 'error';
-  return { turn, principal: principal.id, outcome, errorCode, correlationId: requestContext.correlationId() ?? '' };
+  return { turn, principal: principal.id, outcome, errorCode, correlationId: requestContext.correlationId() ?? '', at: new Date() };
 }
 
 function sessionNotFound(id: string): NotFoundError {

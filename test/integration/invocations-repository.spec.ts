@@ -37,12 +37,40 @@ describe('InvocationsRepository (group commit)', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
     const client = await connect(url);
     try {
-      const { rows } = await client.query("SELECT correlation_id, input, output FROM invocations WHERE correlation_id LIKE 'gc-%' ORDER BY correlation_id");
+      const { rows } = await client.query(
+        "SELECT correlation_id, input, output FROM invocations WHERE correlation_id LIKE 'gc-%' ORDER BY correlation_id",
+      );
       expect(rows).toEqual([
         { correlation_id: 'gc-1', input: 'question', output: 'answer' },
         { correlation_id: 'gc-2', input: 'question', output: 'answer' },
         { correlation_id: 'gc-3', input: 'question', output: 'answer' },
       ]);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('stores texts that need quoting in an array literal exactly, whatever the batch size', async () => {
+    const repository = new InvocationsRepository(dataSource, loadConfig({ AGENTSPEC_AUDIT_CONTENT: 'true' }));
+    const awkward = ['a,b', '{braces}', 'say "hi"', 'back\\slash', 'NULL', '', ' padded ', 'line\nbreak', 'ü 😀'];
+    await Promise.all(
+      awkward.map((text, i) =>
+        repository.record(record(`aw-${i}`, { input: text, output: i % 2 ? undefined : text, errorCode: i % 3 ? undefined : text })),
+      ),
+    );
+    const client = await connect(url);
+    try {
+      const { rows } = await client.query(
+        "SELECT correlation_id, input, output, error_code FROM invocations WHERE correlation_id LIKE 'aw-%' ORDER BY correlation_id",
+      );
+      expect(rows).toEqual(
+        awkward.map((text, i) => ({
+          correlation_id: `aw-${i}`,
+          input: text,
+          output: i % 2 ? null : text,
+          error_code: i % 3 ? null : text,
+        })),
+      );
     } finally {
       await client.end();
     }

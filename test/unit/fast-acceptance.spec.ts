@@ -4,6 +4,7 @@ import { validateSync } from 'class-validator';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvokeAgentDto } from '../../src/agents/dto/invoke-agent.dto.js';
+import { ContinueSessionDto } from '../../src/sessions/dto/session.dto.js';
 import { AgentCallDto } from '../../src/common/dto/agent-call.dto.js';
 import { FAST_ACCEPT, fastAcceptorOf } from '../../src/common/validation/fast-acceptance.js';
 
@@ -44,6 +45,7 @@ describe('fast acceptance of agent calls', () => {
   it.each([
     ['AgentCallDto', AgentCallDto],
     ['InvokeAgentDto', InvokeAgentDto],
+    ['ContinueSessionDto', ContinueSessionDto],
   ] as const)('%s: accepts only bodies class-validator accepts, built as class-transformer builds them', (_name, Dto) => {
     const accept = fastAcceptorOf(Dto)!;
     let accepted = 0;

@@ -1,12 +1,18 @@
 import { IsOptional } from 'class-validator';
-import { AgentCallDto } from '../../common/dto/agent-call.dto.js';
+import { acceptAgentCall, AgentCallDto } from '../../common/dto/agent-call.dto.js';
 import { ToolCallDto, UsageDto } from '../../common/dto/agent-run.dto.js';
 import { PaginationQueryDto } from '../../common/pagination.dto.js';
+import { FAST_ACCEPT } from '../../common/validation/fast-acceptance.js';
 import { IsStringRecord } from '../../common/validation/is-string-record.js';
 
 
 /** `{ "input" }` (or the older `{ "message" }`) plus `options` as in invoke. */
-export class ContinueSessionDto extends AgentCallDto {}
+export class ContinueSessionDto extends AgentCallDto {
+  // Declared here too: the validation pipe takes the fast path only from the class itself.
+  static override [FAST_ACCEPT](body: Record<string, unknown>): ContinueSessionDto | undefined {
+    return acceptAgentCall(body, ContinueSessionDto);
+  }
+}
 
 /** Bounds on session metadata (docs/api.md §6.1). */
 export const SESSION_METADATA_LIMITS = { maxKeys: 32, maxKeyLength: 64, maxValueLength: 1024 } as const;
