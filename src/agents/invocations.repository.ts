@@ -80,9 +80,7 @@ export class InvocationsRepository implements OnApplicationShutdown {
           batch.forEach((entry) => entry.reject(error));
           return;
         }
-        return Promise.all(
-          batch.map((entry) => this.insert([entry.record]).then(entry.resolve, entry.reject)),
-        ).then(() => undefined);
+        return Promise.all(batch.map((entry) => this.insert([entry.record]).then(entry.resolve, entry.reject))).then(() => undefined);
       },
     );
   }

@@ -112,9 +112,7 @@ export type SessionOwner = string | null;
  */
 export class SessionLeaseLostError extends SessionBusyError {
   constructor(readonly sessionId: string) {
-    super(
-      `Session '${sessionId}' was taken over by another turn or deleted before this turn could be stored; nothing was stored.`,
-    );
+    super(`Session '${sessionId}' was taken over by another turn or deleted before this turn could be stored; nothing was stored.`);
   }
 }
 
@@ -294,10 +292,7 @@ export class SessionsRepository {
       lease_expires_at: Date | null;
       metadata: Record<string, string> | null;
       memory: [MessageRole, string][] | null;
-    }>(
-      CLAIM_TURN,
-      [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner, window ?? 0],
-    );
+    }>(CLAIM_TURN, [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner, window ?? 0]);
     if (row?.turns != null && row.lease_expires_at) {
       const lease: TurnLease = { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at, metadata: row.metadata ?? {} };
       if (window === undefined) return { status: 'claimed', lease };
@@ -363,20 +358,17 @@ export class SessionsRepository {
    */
   async appendTurn(id: string, token: string, turn: CompletedTurn): Promise<number> {
     const toolCalls = turn.assistant.toolCalls?.length ? JSON.stringify(turn.assistant.toolCalls) : null;
-    const [row] = await this.prepared<{ turns: number }>(
-      APPEND_TURN,
-      [
-        id,
-        token,
-        this.now(),
-        turn.user.content,
-        turn.assistant.content,
-        turn.assistant.usage ? JSON.stringify(turn.assistant.usage) : null,
-        toolCalls,
-        turn.principal,
-        turn.correlationId,
-      ],
-    );
+    const [row] = await this.prepared<{ turns: number }>(APPEND_TURN, [
+      id,
+      token,
+      this.now(),
+      turn.user.content,
+      turn.assistant.content,
+      turn.assistant.usage ? JSON.stringify(turn.assistant.usage) : null,
+      toolCalls,
+      turn.principal,
+      turn.correlationId,
+    ]);
     if (!row) throw new SessionLeaseLostError(id);
     return row.turns;
   }
@@ -484,11 +476,7 @@ export class SessionsRepository {
     // unlock all go through this one.
     const runner = this.dataSource.createQueryRunner();
     try {
-      const [lock] = await this.rows<{ locked: boolean }>(
-        'SELECT pg_try_advisory_lock($1) AS locked',
-        [SESSION_PURGE_LOCK_KEY],
-        runner,
-      );
+      const [lock] = await this.rows<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [SESSION_PURGE_LOCK_KEY], runner);
       if (!lock?.locked) return 0;
       try {
         let purged = 0;
@@ -545,7 +533,9 @@ export class SessionsRepository {
 }
 
 /** Prepared statement names: the hash of the text, so that a changed text is a new statement. */
-const STATEMENT_NAMES = new Map([CLAIM_TURN, APPEND_TURN].map((sql) => [sql, `sessions_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`]));
+const STATEMENT_NAMES = new Map(
+  [CLAIM_TURN, APPEND_TURN].map((sql) => [sql, `sessions_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`]),
+);
 
 /** `sess_` + 144 random bits, URL-safe. */
 export function newSessionId(): string {

@@ -15,7 +15,14 @@ import { AgentRunner, type RunOptions } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
 import { ListSessionsResponseDto, SessionDto, SessionHistoryDto, SessionSummaryDto } from './dto/session.dto.js';
-import { SessionLeaseLostError, SessionsRepository, type MemoryMessage, type SessionRecord, type TurnFailure, type TurnLease } from './sessions.repository.js';
+import {
+  SessionLeaseLostError,
+  SessionsRepository,
+  type MemoryMessage,
+  type SessionRecord,
+  type TurnFailure,
+  type TurnLease,
+} from './sessions.repository.js';
 import { shorten } from '../common/validation/request-values.js';
 
 export const DEFAULT_MEMORY_MESSAGES = 50;
@@ -85,7 +92,13 @@ export class SessionsService implements SessionTurns {
   }
 
   /** One turn, answered as JSON. */
-  async continue(agentName: string, id: string, call: AgentCall, principal: Principal, options: RunOptions = {}): Promise<ContinueSessionResponseDto> {
+  async continue(
+    agentName: string,
+    id: string,
+    call: AgentCall,
+    principal: Principal,
+    options: RunOptions = {},
+  ): Promise<ContinueSessionResponseDto> {
     const start = await this.begin(agentName, id, call, principal);
     const { result, turn } = await this.complete(start, principal, options);
     return toTurnResponse(result, turn);
@@ -191,7 +204,8 @@ function summary(session: SessionRecord): SessionSummaryDto {
 
 function turnFailure(error: unknown, turn: number, principal: Principal): TurnFailure {
   const errorCode = errorCodeOf(error);
-  const outcome = errorCode === 'client_closed' ? 'cancelled' : errorCode === 'budget_exceeded' || errorCode === 'rate_limited' ? 'refused' : 'error';
+  const outcome =
+    errorCode === 'client_closed' ? 'cancelled' : errorCode === 'budget_exceeded' || errorCode === 'rate_limited' ? 'refused' : 'error';
   return { turn, principal: principal.id, outcome, errorCode, correlationId: requestContext.correlationId() ?? '', at: new Date() };
 }
 

@@ -16,7 +16,15 @@ function slowPath<T extends object>(Dto: new () => T, body: object): { instance:
 }
 
 const text = fc.oneof(fc.string(), fc.constantFrom('', 'hello', '\u0000', 'x'.repeat(201)));
-const value = fc.oneof(text, fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant([]), fc.dictionary(fc.string(), fc.string()));
+const value = fc.oneof(
+  text,
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constant([]),
+  fc.dictionary(fc.string(), fc.string()),
+);
 const options = fc.oneof(
   value,
   fc.record(
@@ -67,11 +75,20 @@ describe('fast acceptance of agent calls', () => {
   it('takes the common bodies without class-validator and leaves the rest to it', () => {
     const accept = fastAcceptorOf(InvokeAgentDto)!;
     expect(accept({ input: 'hello' })).toBeInstanceOf(InvokeAgentDto);
-    expect(accept({ input: 'hello', options: { temperature: 0.3, max_tokens: 10, variables: { tone: 'dry' } }, session_id: 's' })).toMatchObject({
+    expect(
+      accept({ input: 'hello', options: { temperature: 0.3, max_tokens: 10, variables: { tone: 'dry' } }, session_id: 's' }),
+    ).toMatchObject({
       input: 'hello',
       options: { temperature: 0.3, max_tokens: 10, variables: { tone: 'dry' } },
     });
-    for (const refused of [{}, { input: '' }, { message: 'hi' }, { input: 'hi', extra: 1 }, { input: 'hi', options: { temperature: 3 } }, { input: 'hi', session_id: '' }]) {
+    for (const refused of [
+      {},
+      { input: '' },
+      { message: 'hi' },
+      { input: 'hi', extra: 1 },
+      { input: 'hi', options: { temperature: 3 } },
+      { input: 'hi', session_id: '' },
+    ]) {
       expect(accept(refused)).toBeUndefined();
     }
   });

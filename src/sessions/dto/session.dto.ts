@@ -5,7 +5,6 @@ import { PaginationQueryDto } from '../../common/pagination.dto.js';
 import { FAST_ACCEPT } from '../../common/validation/fast-acceptance.js';
 import { IsStringRecord } from '../../common/validation/is-string-record.js';
 
-
 /** `{ "input" }` (or the older `{ "message" }`) plus `options` as in invoke. */
 export class ContinueSessionDto extends AgentCallDto {
   // Declared here too: the validation pipe takes the fast path only from the class itself.
