@@ -1,8 +1,7 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { newUlid } from '../common/ids.js';
+import { preparedRows, preparedStatement } from '../database/prepared-query.js';
 import { isDatabaseUnavailable } from '../common/errors/database-errors.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
@@ -30,11 +29,14 @@ interface Pending {
 const MAX_BATCH = 200;
 /** Columns bound as arrays; `created_at` is one value for the whole statement. */
 const ROW_COLUMNS = 12;
-const INSERT_INVOCATIONS = `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
+const INSERT_INVOCATIONS = preparedStatement(
+  'invocations',
+  `INSERT INTO invocations (id, agent, endpoint, principal, status, error_code, input_tokens, output_tokens,
      duration_ms, correlation_id, input, output, created_at)
    SELECT r.*, $13::timestamptz
    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[],
-               $10::text[], $11::text[], $12::text[]) AS r`;
+               $10::text[], $11::text[], $12::text[]) AS r`,
+);
 
 /**
  * The audit table of stateless calls. Rows are written by group commit: calls finishing within
@@ -109,7 +111,6 @@ export class InvocationsRepository implements OnApplicationShutdown {
       ];
       row.forEach((value, column) => columns[column].push(value));
     }
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    return pool.query({ name: 'invocations_insert', text: INSERT_INVOCATIONS, values: [...columns, new Date()] });
+    return preparedRows(this.dataSource, INSERT_INVOCATIONS, [...columns, new Date()]);
   }
 }

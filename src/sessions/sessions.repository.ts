@@ -1,8 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, type QueryRunner } from 'typeorm';
-import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
+import { preparedRows, preparedStatement } from '../database/prepared-query.js';
 import { queryRows } from '../database/query-rows.js';
 import { SessionBusyError } from '../common/errors/domain-errors.js';
 import { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
@@ -286,13 +285,13 @@ export class SessionsRepository {
     // session still existed, so the loser is told "busy" rather than "not found". The window is
     // read in that snapshot too; when the claim waited for a turn that committed after it was
     // taken (the claimed `turns` is then ahead of the seen one), the window is read again.
-    const [row] = await this.prepared<{
+    const [row] = await preparedRows<{
       seen_turns: number | null;
       turns: number | null;
       lease_expires_at: Date | null;
       metadata: Record<string, string> | null;
       memory: [MessageRole, string][] | null;
-    }>(CLAIM_TURN, [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner, window ?? 0]);
+    }>(this.dataSource, CLAIM_TURN_STATEMENT, [id, agent, this.now(), options.idleTimeoutMs, token, options.leaseMs, owner, window ?? 0]);
     if (row?.turns != null && row.lease_expires_at) {
       const lease: TurnLease = { sessionId: id, token, turn: row.turns + 1, expiresAt: row.lease_expires_at, metadata: row.metadata ?? {} };
       if (window === undefined) return { status: 'claimed', lease };
@@ -358,7 +357,7 @@ export class SessionsRepository {
    */
   async appendTurn(id: string, token: string, turn: CompletedTurn): Promise<number> {
     const toolCalls = turn.assistant.toolCalls?.length ? JSON.stringify(turn.assistant.toolCalls) : null;
-    const [row] = await this.prepared<{ turns: number }>(APPEND_TURN, [
+    const [row] = await preparedRows<{ turns: number }>(this.dataSource, APPEND_TURN_STATEMENT, [
       id,
       token,
       this.now(),
@@ -511,18 +510,6 @@ export class SessionsRepository {
   }
 
   /**
-   * Runs one statement of the turn path as a named prepared statement on the pool: each
-   * connection parses it once and, once PostgreSQL settles on a generic plan (both are primary
-   * key lookups), plans it no more. That halves the database's work per turn (issue 16). Only
-   * for statements whose plan does not depend on the parameters' values.
-   */
-  private async prepared<T>(sql: string, parameters: unknown[]): Promise<T[]> {
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
-    const result = await pool.query<T & QueryResultRow>({ name: STATEMENT_NAMES.get(sql), text: sql, values: parameters });
-    return result.rows;
-  }
-
-  /**
    * Runs one statement and returns its rows, whatever the command (TypeORM's plain `query`
    * answers `[rows, count]` for UPDATE and DELETE). Errors pass through untouched, so a lost
    * connection stays recognisable by isDatabaseUnavailable().
@@ -532,10 +519,13 @@ export class SessionsRepository {
   }
 }
 
-/** Prepared statement names: the hash of the text, so that a changed text is a new statement. */
-const STATEMENT_NAMES = new Map(
-  [CLAIM_TURN, APPEND_TURN].map((sql) => [sql, `sessions_${createHash('sha256').update(sql).digest('hex').slice(0, 16)}`]),
-);
+/**
+ * The turn path's two statements, prepared once per connection: once PostgreSQL settles on a
+ * generic plan (both are primary key lookups) it plans them no more, which halves the
+ * database's work per turn (issue 16).
+ */
+const CLAIM_TURN_STATEMENT = preparedStatement('sessions', CLAIM_TURN);
+const APPEND_TURN_STATEMENT = preparedStatement('sessions', APPEND_TURN);
 
 /** `sess_` + 144 random bits, URL-safe. */
 export function newSessionId(): string {

@@ -3,20 +3,10 @@ import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditPageFilters, generateAuditEvents } from '../../bench/audit.bench.js';
 import { AuditEventsRepository, pageQuery } from '../../src/audit/audit-events.repository.js';
+import { planNodes, type PlanNode } from '../support/query-plans.js';
 import { connect, createMigratedDatabase } from '../support/database.js';
 
 const STORED = 1_000_000;
-
-interface PlanNode {
-  'Node Type': string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function nodes(plan: PlanNode): PlanNode[] {
-  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
-}
 
 /**
  * The plan of every filtered first page over a million events (docs/audit.md "Indexes"): each
@@ -41,7 +31,7 @@ describe('audit event pages over 1,000,000 events', () => {
 
   const planOf = async (sqlText: string, parameters: unknown[]): Promise<PlanNode[]> => {
     const { rows } = await sql.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${sqlText}`, parameters);
-    return nodes(rows[0]['QUERY PLAN'][0].Plan);
+    return planNodes(rows[0]['QUERY PLAN'][0].Plan);
   };
 
   it.each(filters.map((entry) => [entry.name, entry] as const))(

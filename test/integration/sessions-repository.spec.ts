@@ -12,19 +12,13 @@ import {
   type CompletedTurn,
 } from '../../src/sessions/sessions.repository.js';
 import { connect, createMigratedDatabase, openDataSource } from '../support/database.js';
+import { FakeClock } from '../factories/fake-clock.js';
+import { planNodes, type PlanNode } from '../support/query-plans.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const IDLE = 30 * MINUTE;
-
-class FakeClock {
-  constructor(public current = new Date('2030-01-01T00:00:00.000Z')) {}
-  readonly now = (): Date => this.current;
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const newAgent = () => `agent-${randomUUID().slice(0, 8)}`;
 
@@ -126,9 +120,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       });
       expect(other.id).not.toBe(session.id);
       expect(other.metadata).toEqual({});
-      const { rows } = await sql.query('SELECT principal, correlation_id, status, lease_token FROM sessions WHERE id = $1', [
-        session.id,
-      ]);
+      const { rows } = await sql.query('SELECT principal, correlation_id, status, lease_token FROM sessions WHERE id = $1', [session.id]);
       expect(rows).toEqual([
         { principal: 'oidc:https://id.example#alice', correlation_id: 'req-create', status: 'active', lease_token: null },
       ]);
@@ -188,9 +180,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       const clock = new FakeClock();
       const repository = new SessionsRepository(primary, clock.now);
       const agent = newAgent();
-      const created = await Promise.all(
-        [1, 2, 3, 4].map(() => repository.create({ agent, principal: 'anonymous', correlationId: 'tie' })),
-      );
+      const created = await Promise.all([1, 2, 3, 4].map(() => repository.create({ agent, principal: 'anonymous', correlationId: 'tie' })));
       const page = await repository.list(agent, null, { limit: 10, offset: 0 }, IDLE);
       expect(page.sessions.map((session) => session.id)).toEqual(
         created.map((session) => session.id).sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)),
@@ -286,9 +276,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       expect(await repository.releaseTurn(session.id, 'not-the-token')).toBe(false);
       expect(await repository.releaseTurn(session.id, claim.lease.token)).toBe(true);
       expect(await repository.releaseTurn(session.id, claim.lease.token)).toBe(false);
-      await expect(repository.appendTurn(session.id, claim.lease.token, completedTurn('x'))).rejects.toThrow(
-        SessionLeaseLostError,
-      );
+      await expect(repository.appendTurn(session.id, claim.lease.token, completedTurn('x'))).rejects.toThrow(SessionLeaseLostError);
 
       const next = await repository.claimTurn(agent, session.id, null, { leaseMs: 60_000, idleTimeoutMs: IDLE });
       expect(next.status === 'claimed' && next.lease.turn).toBe(1);
@@ -353,9 +341,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       if (claim.status !== 'claimed') throw new Error(`expected a claim, got ${claim.status}`);
       await repository.softDelete(agent, session.id, null);
 
-      await expect(repository.appendTurn(session.id, claim.lease.token, completedTurn('late'))).rejects.toThrow(
-        SessionLeaseLostError,
-      );
+      await expect(repository.appendTurn(session.id, claim.lease.token, completedTurn('late'))).rejects.toThrow(SessionLeaseLostError);
       expect(await storedTurns(sql, session.id)).toEqual([]);
     });
   });
@@ -382,7 +368,12 @@ describe('SessionsRepository on PostgreSQL', () => {
 
       const rows = await storedTurns(sql, id);
       expect(rows).toHaveLength(2 * n);
-      expect(rows.map((row) => [row.turn, row.role])).toEqual(expectedTurns.flatMap((turn) => [[turn, 'user'], [turn, 'assistant']]));
+      expect(rows.map((row) => [row.turn, row.role])).toEqual(
+        expectedTurns.flatMap((turn) => [
+          [turn, 'user'],
+          [turn, 'assistant'],
+        ]),
+      );
       // The two rows of a turn come from the request that claimed it.
       for (const result of succeeded) {
         expect(rows.filter((row) => row.turn === result.turn).map((row) => row.correlation_id)).toEqual([
@@ -399,9 +390,7 @@ describe('SessionsRepository on PostgreSQL', () => {
       const agent = newAgent();
       const session = await repository.create({ agent, principal: 'anonymous', correlationId: 'req' });
 
-      const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => continueOnce(repository, agent, session.id, String(i))),
-      );
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => continueOnce(repository, agent, session.id, String(i))));
       await expectContiguousTurns(session.id, results);
     });
 
@@ -479,20 +468,8 @@ describe('SessionsRepository on PostgreSQL', () => {
 
       const { sql: windowSql, parameters } = statements[0];
       const explained = await sql.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${windowSql}`, parameters);
-      interface PlanNode {
-        'Node Type': string;
-        'Index Name'?: string;
-        'Relation Name'?: string;
-        'Actual Rows': number;
-        Plans?: PlanNode[];
-      }
       const root = (explained.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
-      const nodes: PlanNode[] = [];
-      const walk = (node: PlanNode) => {
-        nodes.push(node);
-        node.Plans?.forEach(walk);
-      };
-      walk(root);
+      const nodes = planNodes(root);
 
       expect(root['Node Type']).toBe('Limit');
       expect(nodes.some((node) => node['Node Type'] === 'Seq Scan')).toBe(false);
@@ -720,4 +697,3 @@ describe('SessionsRepository on PostgreSQL', () => {
     });
   });
 });
-

@@ -4,19 +4,13 @@ import pg from 'pg';
 import type { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SessionsRepository, type CompletedTurn } from '../../src/sessions/sessions.repository.js';
+import { FakeClock } from '../factories/fake-clock.js';
+import { planNodes, type PlanNode } from '../support/query-plans.js';
 import { connect, createMigratedDatabase, openDataSource } from '../support/database.js';
 
 const MINUTE = 60_000;
 const IDLE = 30 * MINUTE;
 const WINDOW = 6;
-
-class FakeClock {
-  constructor(public current = new Date('2030-01-01T00:00:00.000Z')) {}
-  readonly now = (): Date => this.current;
-  advance(ms: number): void {
-    this.current = new Date(this.current.getTime() + ms);
-  }
-}
 
 const newAgent = () => `agent-${randomUUID().slice(0, 8)}`;
 
@@ -27,24 +21,6 @@ function completedTurn(label: string): CompletedTurn {
     principal: 'key:0123abcd',
     correlationId: `req-${label}`,
   };
-}
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Relation Name'?: string;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-}
-
-function planNodes(root: PlanNode): PlanNode[] {
-  const nodes: PlanNode[] = [];
-  const walk = (node: PlanNode) => {
-    nodes.push(node);
-    node.Plans?.forEach(walk);
-  };
-  walk(root);
-  return nodes;
 }
 
 /** The statements the repository sends as named prepared statements (the turn path), as sent. */
