@@ -36,7 +36,8 @@ const off = new Set(
     .filter(Boolean),
 );
 for (const name of off) {
-  if (!(FEATURES as readonly string[]).includes(name)) throw new Error(`BENCH_FEATURES_OFF: unknown feature "${name}" (${FEATURES.join(', ')})`);
+  if (!(FEATURES as readonly string[]).includes(name))
+    throw new Error(`BENCH_FEATURES_OFF: unknown feature "${name}" (${FEATURES.join(', ')})`);
 }
 const isOff = (feature: Feature) => off.has(feature);
 
@@ -49,13 +50,15 @@ if (isOff('metrics')) {
   Object.assign(MetricsService.prototype, { recordRequest: noop, recordError: noop, recordTokens: noop, recordModelCall: noop });
 }
 
+// The request context's scope around the middleware chain and the access line (the logger's
+// mixin reads it). The id itself is still made, echoed and passed on: the audit rows need it.
 if (isOff('correlation')) {
   requestContext.run = <T>(_context: unknown, fn: () => T): T => fn();
 }
 
 if (isOff('auth')) {
   AuthenticationGuard.prototype.canActivate = function canActivate(context) {
-    (context.switchToHttp().getRequest<{ user?: Principal }>()).user = SERVICE_PRINCIPAL;
+    context.switchToHttp().getRequest<{ user?: Principal }>().user = SERVICE_PRINCIPAL;
     return Promise.resolve(true);
   };
 }
@@ -102,7 +105,10 @@ const use = application.use;
 application.use = function (this: unknown, ...args: unknown[]) {
   const fn = args[args.length - 1];
   if (typeof fn === 'function') {
-    for (const [feature, matchers] of Object.entries(MIDDLEWARE) as [Feature, ((fn: { name: string; toString(): string }) => boolean)[]][]) {
+    for (const [feature, matchers] of Object.entries(MIDDLEWARE) as [
+      Feature,
+      ((fn: { name: string; toString(): string }) => boolean)[],
+    ][]) {
       if (isOff(feature) && matchers.some((matches) => matches(fn))) {
         dropped.set(feature, (dropped.get(feature) ?? 0) + 1);
         return this;

@@ -34,6 +34,7 @@ import {
   SESSION_BUSY,
 } from '../common/http/swagger.js';
 import { LOGGER } from '../common/logging/logging.module.js';
+import { correlationIdOf, logFields, requestContext } from '../common/request-context/request-context.js';
 import { toAgentCall } from '../runtime/agent-call.js';
 import type { RunEvent } from '../runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../runtime/session-turns.port.js';
@@ -56,8 +57,8 @@ export class AgentsController {
   /** Lists the agents of the loaded definitions the caller may see, in definition order. */
   @Get()
   @ApiOkResponse({ type: ListAgentsResponseDto })
-  list(@CurrentPrincipal() principal: Principal): Promise<ListAgentsResponseDto> {
-    return this.agents.list(principal);
+  list(@CurrentPrincipal() principal: Principal, @Req() request: Request): Promise<ListAgentsResponseDto> {
+    return this.agents.list(principal, correlationIdOf(request));
   }
 
   /** Invokes an agent and answers with its full output. */
@@ -87,8 +88,10 @@ export class AgentsController {
   ): Promise<InvokeAgentResponseDto | ContinueSessionResponseDto> {
     const call = toAgentCall(body);
     const signal = abortOnClose(request);
-    if (body.session_id) return this.sessions.continue(name, body.session_id, call, principal, { signal });
-    return toInvokeResponse(await this.agents.invoke(this.agents.prepare(name, call, principal), principal, 'invoke', { signal }));
+    const correlationId = correlationIdOf(request);
+    if (body.session_id) return this.sessions.continue(name, body.session_id, call, principal, correlationId, { signal });
+    const prepared = this.agents.prepare(name, call, principal);
+    return toInvokeResponse(await this.agents.invoke(prepared, principal, 'invoke', correlationId, { signal }));
   }
 
   /**
@@ -121,10 +124,11 @@ export class AgentsController {
     @Res() response: Response,
   ): Promise<void> {
     const call = toAgentCall(body);
+    const correlationId = correlationIdOf(request);
     // Everything that can be refused is refused here, as a normal JSON error, before any byte.
-    const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call, principal) : undefined;
+    const turn = body.session_id ? await this.sessions.begin(name, body.session_id, call, principal, correlationId) : undefined;
     const prepared = turn?.prepared ?? this.agents.prepare(name, call, principal);
-    if (!turn) await this.agents.admit(prepared, principal, 'stream');
+    if (!turn) await this.agents.admit(prepared, principal, 'stream', correlationId);
 
     const sse = new SseWriter(request, response);
     const options = { signal: sse.signal, stream: true, admitted: true, onEvent: (event: RunEvent) => sse.send(event) };
@@ -133,7 +137,7 @@ export class AgentsController {
         const completed = await this.sessions.complete(turn, principal, options);
         void sse.send({ type: 'done', usage: toUsageDto(completed.result.usage), turn: completed.turn });
       } else {
-        const result = await this.agents.invoke(prepared, principal, 'stream', options);
+        const result = await this.agents.invoke(prepared, principal, 'stream', correlationId, options);
         void sse.send({ type: 'done', usage: toUsageDto(result.usage) });
       }
     } catch (error) {
@@ -141,7 +145,7 @@ export class AgentsController {
         response.locals[ERROR_CODE_LOCAL] = error.code;
       } else {
         const answer = toErrorResponse(error);
-        if (answer.unexpected) this.logger.error({ err: error }, 'stream failed');
+        if (answer.unexpected) this.logger.error({ ...logFields(requestContext.of(request)), err: error }, 'stream failed');
         response.locals[ERROR_CODE_LOCAL] = answer.body.error.code;
         void sse.send({ type: 'error', code: answer.body.error.code, message: answer.body.error.message });
       }

@@ -7,7 +7,6 @@ import { toAnswerExtras, toToolCallDto, toUsageDto } from '../common/dto/agent-r
 import { ClientClosedError, NotFoundError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
-import { requestContext } from '../common/request-context/request-context.js';
 import { BudgetService } from '../governance/budget.service.js';
 import { ZERO_USAGE } from '../providers/model-provider.js';
 import type { AgentCall } from '../runtime/agent-call.js';
@@ -31,7 +30,7 @@ export class AgentsService {
    * The agents this caller may see (docs/security.md "Authorization"), in definition order, with
    * their spend. Spend is left out, not refused, while the database cannot be read.
    */
-  async list(principal: Principal): Promise<ListAgentsResponseDto> {
+  async list(principal: Principal, correlationId: string): Promise<ListAgentsResponseDto> {
     const visiblePipelines = new Set(
       this.catalog
         .listPipelines()
@@ -40,7 +39,10 @@ export class AgentsService {
     );
     const agents = this.catalog.listAgents().filter((agent) => maySeeAgent(principal.access, agent.name));
     const spend = await this.budgets.spendFor(agents).catch((error: unknown) => {
-      this.logger.warn({ err_message: (error as Error).message }, 'agent spend left out of the listing: the database could not be read');
+      this.logger.warn(
+        { correlation_id: correlationId, principal: principal.id, err_message: (error as Error).message },
+        'agent spend left out of the listing: the database could not be read',
+      );
       return undefined;
     });
     const environment = this.catalog.definitions.environment;
@@ -75,12 +77,18 @@ export class AgentsService {
   }
 
   /** Refuses a call over its agent's budget (429) before a stream sends its first byte. */
-  admit(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream'): Promise<void> {
-    return this.runner.admit(prepared, { endpoint, principal: principal.id });
+  admit(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream', correlationId: string): Promise<void> {
+    return this.runner.admit(prepared, { endpoint, principal: principal.id, correlationId });
   }
 
-  /** A stateless call (invoke or stream) of a prepared agent, audited once it is done. */
-  async invoke(prepared: PreparedRun, principal: Principal, endpoint: 'invoke' | 'stream', options: RunOptions = {}): Promise<RunResult> {
+  /** A stateless call (invoke or stream) of a prepared agent in the request `correlationId`, audited once it is done. */
+  async invoke(
+    prepared: PreparedRun,
+    principal: Principal,
+    endpoint: 'invoke' | 'stream',
+    correlationId: string,
+    options: RunOptions = {},
+  ): Promise<RunResult> {
     const started = performance.now();
     const audit = (status: 'completed' | 'failed' | 'cancelled', result?: RunResult, errorCode?: string) =>
       this.invocations.record({
@@ -91,13 +99,13 @@ export class AgentsService {
         errorCode,
         usage: result?.usage ?? ZERO_USAGE,
         durationMs: performance.now() - started,
-        correlationId: requestContext.correlationId() ?? '',
+        correlationId,
         input: result?.storedInput ?? prepared.call.input,
         output: result?.output,
       });
     let result: RunResult;
     try {
-      result = await this.runner.run(prepared, { ...options, origin: { endpoint, principal: principal.id } });
+      result = await this.runner.run(prepared, { ...options, origin: { endpoint, principal: principal.id, correlationId } });
     } catch (error) {
       const status = error instanceof ClientClosedError ? 'cancelled' : 'failed';
       await audit(status, undefined, errorCodeOf(error)).catch(() => undefined);

@@ -8,6 +8,7 @@ import { LOGGER } from '../common/logging/logging.module.js';
 import type { Agent, Budget } from '../definitions/index.js';
 import { METRIC } from '../metrics/metric-names.js';
 import { BudgetRepository, type SpendTotals } from './budget.repository.js';
+import { originLogFields, type CallOrigin } from './governance-events.repository.js';
 import { BUDGET_PERIODS, type BudgetPeriod, secondsUntilReset } from './budget-windows.js';
 import { ModelPrices, type TokenUsage } from './prices.js';
 
@@ -80,9 +81,9 @@ export class BudgetService {
    * nothing (mock, ollama, an unpriced model) writes nothing. Rejects with UnavailableError when
    * the database cannot be reached; the caller decides whether that fails the request. Takes the
    * definition the call was admitted under, so a reload in between cannot mix two budgets.
-   * Returns the call's cost in US dollars.
+   * Returns the call's cost in US dollars. `origin`, when given, names the request in the warning line.
    */
-  async record(agent: BudgetedAgent, provider: string, model: string, usage: TokenUsage): Promise<number> {
+  async record(agent: BudgetedAgent, provider: string, model: string, usage: TokenUsage, origin?: CallOrigin): Promise<number> {
     const usd = this.prices.costOf(provider, model, usage);
     if (usd <= 0) return 0;
     const agentName = agent.name;
@@ -98,6 +99,7 @@ export class BudgetService {
       if (await this.database(() => this.repository.markWarned(agentName, period, window.start))) {
         this.logger.warn(
           {
+            ...(origin ? originLogFields(origin) : {}),
             agent: agentName,
             period,
             spent_usd: update.totals[period],

@@ -5,9 +5,16 @@ import { DataSource } from 'typeorm';
 export interface CallOrigin {
   endpoint: 'invoke' | 'stream' | 'session' | 'pipeline';
   principal: string;
+  /** The request's correlation id (a pipeline step: its run's). */
+  correlationId: string;
   sessionId?: string;
   runId?: string;
   step?: string;
+}
+
+/** What a log line written for this call carries (as the logger adds it inside a request). */
+export function originLogFields(origin: CallOrigin): { correlation_id: string; principal: string } {
+  return { correlation_id: origin.correlationId, principal: origin.principal };
 }
 
 export interface GovernanceEvent {

@@ -27,9 +27,7 @@ import { pipelineFailure, RunScheduler, type AbandonReason, type StopReason } fr
  * because another replica took it over (`lost`), the caller halted it (shutdown), or the
  * database failed; the run stays `running` until it is released or its heartbeat goes stale.
  */
-export type ExecutionOutcome =
-  | { status: FinalRunStatus }
-  | { status: 'abandoned'; reason: AbandonReason['kind'] };
+export type ExecutionOutcome = { status: FinalRunStatus } | { status: 'abandoned'; reason: AbandonReason['kind'] };
 
 export interface ExecuteOptions {
   /** Aborting it makes the executor give the run up at once, writing nothing more. */
@@ -169,6 +167,7 @@ class RunExecution {
           agent: step.agent,
           input,
           principal: this.record.principal,
+          correlationId: this.record.correlationId,
           signal: this.abort.signal,
         }),
       );
@@ -202,7 +201,7 @@ class RunExecution {
     clearTimeout(timer);
     if (this.inFlight.size > 0) {
       this.settings.logger?.warn(
-        { run_id: this.record.runId, steps: this.scheduler.abortInFlight() },
+        { correlation_id: this.record.correlationId, run_id: this.record.runId, steps: this.scheduler.abortInFlight() },
         'pipeline steps did not stop within the grace period after abort; concluding the run without them',
       );
     }
@@ -245,7 +244,10 @@ class RunExecution {
       task()
         .catch((error: unknown) => {
           // A missed beat or poll is retried on the next tick; a lasting outage ends in a takeover.
-          this.settings.logger?.warn({ run_id: this.record.runId, err_message: (error as Error)?.message }, 'pipeline run watch failed');
+          this.settings.logger?.warn(
+            { correlation_id: this.record.correlationId, run_id: this.record.runId, err_message: (error as Error)?.message },
+            'pipeline run watch failed',
+          );
         })
         .finally(() => {
           busy = false;
@@ -308,7 +310,12 @@ class RunRecorder {
   }
 
   abandon(reason: AbandonReason): ExecutionOutcome {
-    const details: Record<string, unknown> = { run_id: this.record.runId, reason: reason.kind, attempt: this.lease.attempt };
+    const details: Record<string, unknown> = {
+      correlation_id: this.record.correlationId,
+      run_id: this.record.runId,
+      reason: reason.kind,
+      attempt: this.lease.attempt,
+    };
     if (reason.kind === 'database') details.err_message = (reason.error as Error)?.message;
     this.settings.logger?.warn(details, 'pipeline run given up by this replica');
     return { status: 'abandoned', reason: reason.kind };
@@ -330,7 +337,10 @@ class RunRecorder {
     try {
       call();
     } catch (error) {
-      this.settings.logger?.error({ err_message: (error as Error)?.message }, 'pipeline hook failed');
+      this.settings.logger?.error(
+        { correlation_id: this.record.correlationId, run_id: this.record.runId, err_message: (error as Error)?.message },
+        'pipeline hook failed',
+      );
     }
   }
 }

@@ -17,6 +17,7 @@ import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator
 import type { Principal } from '../auth/principal.js';
 import { ApiCredentialRefusals, ApiJsonBodyRefusals, EXAMPLE_PIPELINE, RATE_LIMITED_TOO_MANY_REQUESTS } from '../common/http/swagger.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
+import { correlationIdOf } from '../common/request-context/request-context.js';
 import { DEFAULT_PAGE_LIMIT } from '../common/pagination.dto.js';
 import {
   AcceptedRunDto,
@@ -71,9 +72,9 @@ export class PipelinesController {
     const input = body.input ?? JSON.stringify(body.trigger);
     if (body.options?.async) {
       response.status(202);
-      return this.pipelines.runAsync(name, input, principal);
+      return this.pipelines.runAsync(name, input, principal, correlationIdOf(request));
     }
-    const document = await this.pipelines.runSync(name, input, principal, abortOnClose(request));
+    const document = await this.pipelines.runSync(name, input, principal, correlationIdOf(request), abortOnClose(request));
     if (document.status === 'failed') response.status(500);
     return document;
   }

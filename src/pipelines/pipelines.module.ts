@@ -21,7 +21,7 @@ function stepRunner(runner: AgentRunner): StepRunner {
   return async (call) => {
     const result = await runner.run(runner.prepare(call.agent, { input: call.input, variables: {} }), {
       signal: call.signal,
-      origin: { endpoint: 'pipeline', principal: call.principal, runId: call.runId, step: call.step },
+      origin: { endpoint: 'pipeline', principal: call.principal, correlationId: call.correlationId, runId: call.runId, step: call.step },
     });
     return { output: result.output, usage: result.usage };
   };

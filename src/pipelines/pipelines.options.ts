@@ -16,6 +16,8 @@ export interface StepCall {
   input: string;
   /** Who started the run: named by the governance audit of the step's call. */
   principal: string;
+  /** The correlation id of the request that started the run: its audit rows and log lines carry it. */
+  correlationId: string;
   /** Aborted when the run is cancelled, another step fails, or the replica gives the run up. */
   signal: AbortSignal;
 }
@@ -86,8 +88,7 @@ export interface PipelinesOptions {
 /** One per process, so the worker and the runner of a replica agree on its id. */
 const DEFAULT_REPLICA_ID = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 
-export type ResolvedPipelinesOptions = Required<Omit<PipelinesOptions, 'hooks' | 'logger'>> &
-  Pick<PipelinesOptions, 'hooks' | 'logger'>;
+export type ResolvedPipelinesOptions = Required<Omit<PipelinesOptions, 'hooks' | 'logger'>> & Pick<PipelinesOptions, 'hooks' | 'logger'>;
 
 export function resolvePipelinesOptions(options: PipelinesOptions = {}): ResolvedPipelinesOptions {
   const resolved: ResolvedPipelinesOptions = {

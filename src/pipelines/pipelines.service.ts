@@ -3,7 +3,6 @@ import { isPipelineVisible, readableOwner, requirePipelineRead, requirePipelineR
 import type { Principal } from '../auth/principal.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import { NotFoundError } from '../common/errors/domain-errors.js';
-import { requestContext } from '../common/request-context/request-context.js';
 import type { Pipeline } from '../definitions/index.js';
 import { AcceptedRunDto, ListPipelinesResponseDto, ListRunsResponseDto, RunDocumentDto, RunStatusDto } from './dto/pipeline.dto.js';
 import { toAcceptedRunDto, toListRunsResponseDto, toRunDocumentDto, toRunStatusDto } from './pipeline-run.mapper.js';
@@ -34,13 +33,13 @@ export class PipelinesService {
     };
   }
 
-  async runSync(name: string, input: string, principal: Principal, signal?: AbortSignal): Promise<RunDocumentDto> {
-    const run = await this.runner.runSync(this.request(name, input, principal), { signal });
+  async runSync(name: string, input: string, principal: Principal, correlationId: string, signal?: AbortSignal): Promise<RunDocumentDto> {
+    const run = await this.runner.runSync(this.request(name, input, principal, correlationId), { signal });
     return toRunDocumentDto(run);
   }
 
-  async runAsync(name: string, input: string, principal: Principal): Promise<AcceptedRunDto> {
-    return toAcceptedRunDto(await this.runner.runAsync(this.request(name, input, principal)));
+  async runAsync(name: string, input: string, principal: Principal, correlationId: string): Promise<AcceptedRunDto> {
+    return toAcceptedRunDto(await this.runner.runAsync(this.request(name, input, principal, correlationId)));
   }
 
   /** A run the caller may see: its own, or any for admin and auditor; another's is "not found". */
@@ -50,7 +49,11 @@ export class PipelinesService {
     const run =
       runId === undefined ? await this.runs.latestRun(name, owner) : await this.runs.findRun(runId, { pipeline: name, principal: owner });
     if (!run) {
-      throw new NotFoundError(runId === undefined ? `Pipeline '${shorten(name)}' has no runs yet.` : `Run '${shorten(runId)}' of pipeline '${shorten(name)}' does not exist.`);
+      throw new NotFoundError(
+        runId === undefined
+          ? `Pipeline '${shorten(name)}' has no runs yet.`
+          : `Run '${shorten(runId)}' of pipeline '${shorten(name)}' does not exist.`,
+      );
     }
     return toRunStatusDto(run);
   }
@@ -73,14 +76,14 @@ export class PipelinesService {
     return pipeline;
   }
 
-  private request(name: string, input: string, principal: Principal) {
+  private request(name: string, input: string, principal: Principal, correlationId: string) {
     const pipeline = this.resolve(name);
     requirePipelineRun(principal, pipeline);
     return {
       pipeline: toSpec(pipeline),
       input,
       principal: principal.id,
-      correlationId: requestContext.correlationId() ?? '',
+      correlationId,
     };
   }
 }

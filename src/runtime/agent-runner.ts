@@ -2,7 +2,6 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { BudgetExceededError, ClientClosedError, NotFoundError, ValidationFailedError } from '../common/errors/domain-errors.js';
 import { LOGGER } from '../common/logging/logging.module.js';
-import { requestContext } from '../common/request-context/request-context.js';
 import { shorten, toStorableText } from '../common/validation/request-values.js';
 import { MAX_DELEGATION_DEPTH, type Agent, type ConfigValue, type ExprContext, type ExprSession } from '../definitions/index.js';
 import {
@@ -17,7 +16,12 @@ import {
 } from '../engine/agent-loop.js';
 import { renderPrompt } from '../engine/prompt-template.js';
 import { BudgetService } from '../governance/budget.service.js';
-import { GovernanceEventsRepository, type CallOrigin, type GovernanceEvent } from '../governance/governance-events.repository.js';
+import {
+  GovernanceEventsRepository,
+  originLogFields,
+  type CallOrigin,
+  type GovernanceEvent,
+} from '../governance/governance-events.repository.js';
 import type { GuardrailSet } from '../governance/guardrails.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ModelCallHook } from '../providers/resilient-model.js';
@@ -80,7 +84,7 @@ export interface RunResult extends AgentRunResult {
   answeredBy?: string;
 }
 
-const UNKNOWN_ORIGIN: CallOrigin = { endpoint: 'invoke', principal: 'unknown' };
+const UNKNOWN_ORIGIN: CallOrigin = { endpoint: 'invoke', principal: 'unknown', correlationId: '' };
 
 /** The one way to run an agent, for invoke, stream, session turns and pipeline steps. */
 @Injectable()
@@ -139,7 +143,7 @@ export class AgentRunner {
 
     const send = guard.events(options.onEvent);
     const context: ExprContext = { input: call.input, session: options.session ?? null, config: prepared.config };
-    const charges = new Charges(this.budgets, agent, this.logger, estimatedPromptChars(prepared, options.history));
+    const charges = new Charges(this.budgets, agent, this.logger, origin, estimatedPromptChars(prepared, options.history));
     let answered: Answered;
     try {
       answered = await this.answer(prepared, options, { send, context, charges, origin });
@@ -387,7 +391,7 @@ export class AgentRunner {
    * `charges` is the run's: declared before this is called.
    */
   private governedModel(agent: Agent, origin: CallOrigin, charges: Charges): ModelCaller {
-    const model = this.models.forAgent(agent.name);
+    const model = this.models.forAgent(agent.name, origin);
     if (!agent.budget) return model;
     let first = true;
     const check = async (): Promise<void> => {
@@ -426,10 +430,12 @@ export class AgentRunner {
    */
   private async audit(events: readonly Omit<GovernanceEvent, 'correlationId'>[]): Promise<void> {
     if (events.length === 0) return;
-    const correlationId = requestContext.correlationId() ?? '';
-    await this.events.insertMany(events.map((event) => ({ ...event, correlationId }))).catch((error: unknown) => {
-      this.logger.error({ err_message: (error as Error).message }, 'could not write a governance audit row');
-    });
+    const origin = events[0].origin;
+    await this.events
+      .insertMany(events.map((event) => ({ ...event, correlationId: event.origin.correlationId })))
+      .catch((error: unknown) => {
+        this.logger.error({ ...originLogFields(origin), err_message: (error as Error).message }, 'could not write a governance audit row');
+      });
   }
 }
 
@@ -471,6 +477,7 @@ class Charges {
     private readonly budgets: BudgetService,
     private readonly agent: Agent,
     private readonly logger: Logger,
+    private readonly origin: CallOrigin,
     private readonly promptChars: number,
   ) {}
 
@@ -480,8 +487,11 @@ class Charges {
     this.streamedChars = 0;
     if (!usage) return;
     this.pending.push(
-      this.budgets.record(this.agent, record.provider, record.model, usage).catch((error: unknown) => {
-        this.logger.error({ agent: this.agent.name, err_message: (error as Error).message }, 'could not record the cost of a model call');
+      this.budgets.record(this.agent, record.provider, record.model, usage, this.origin).catch((error: unknown) => {
+        this.logger.error(
+          { ...originLogFields(this.origin), agent: this.agent.name, err_message: (error as Error).message },
+          'could not record the cost of a model call',
+        );
       }),
     );
   };

@@ -4,6 +4,7 @@ import { LOGGER } from '../common/logging/logging.module.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { ModelCaller } from '../engine/agent-loop.js';
+import type { CallOrigin } from '../governance/governance-events.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import type { ModelCallHook, ResilientCall, ResilientModel } from '../providers/resilient-model.js';
 import { createResilientModel } from './resilient-model-factory.js';
@@ -24,16 +25,18 @@ export class ModelGateway {
     this.model = createResilientModel(config);
   }
 
-  /** A ModelCaller that attributes its calls to one agent in logs and metrics. */
-  forAgent(agent: string): ModelCaller {
-    const hook = this.hookFor(agent);
+  /** A ModelCaller that attributes its calls to one agent (and its log lines to the call's request) in logs and metrics. */
+  forAgent(agent: string, origin?: CallOrigin): ModelCaller {
+    const hook = this.hookFor(agent, origin);
     return {
       chat: (call: ResilientCall) => this.model.chat({ ...call, onModelCall: chain(hook, call.onModelCall) }),
       stream: (call: ResilientCall) => this.model.stream({ ...call, onModelCall: chain(hook, call.onModelCall) }),
     };
   }
 
-  private hookFor(agent: string): ModelCallHook {
+  private hookFor(agent: string, origin: CallOrigin | undefined): ModelCallHook {
+    const correlationId = origin?.correlationId;
+    const principal = origin?.principal;
     return (record) => {
       this.metrics.recordModelCall(
         agent,
@@ -42,7 +45,10 @@ export class ModelGateway {
         record.durationMs / 1000,
         record.firstTokenMs === undefined ? undefined : record.firstTokenMs / 1000,
       );
+      // One shape for every line (absent fields are undefined, which the logger leaves out).
       const line = {
+        correlation_id: correlationId,
+        principal,
         agent,
         provider: record.provider,
         model: record.model,
@@ -50,10 +56,11 @@ export class ModelGateway {
         streamed: record.streamed,
         outcome: record.outcome,
         duration_ms: Math.round(record.durationMs),
-        ...(record.firstTokenMs !== undefined ? { first_token_ms: Math.round(record.firstTokenMs) } : {}),
-        ...(record.usage ? { input_tokens: record.usage.inputTokens, output_tokens: record.usage.outputTokens } : {}),
-        ...(record.retryInMs !== undefined ? { retry_in_ms: Math.round(record.retryInMs) } : {}),
-        ...(record.error ? { error: record.error.message } : {}),
+        first_token_ms: record.firstTokenMs !== undefined ? Math.round(record.firstTokenMs) : undefined,
+        input_tokens: record.usage?.inputTokens,
+        output_tokens: record.usage?.outputTokens,
+        retry_in_ms: record.retryInMs !== undefined ? Math.round(record.retryInMs) : undefined,
+        error: record.error?.message,
       };
       if (record.outcome === 'ok') this.logger.info(line, 'model call');
       else this.logger.warn(line, 'model call failed');

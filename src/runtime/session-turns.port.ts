@@ -17,10 +17,17 @@ export interface ClaimedTurn {
 }
 
 export interface SessionTurns {
-  /** One whole turn, answered as continue answers it. */
-  continue(agent: string, sessionId: string, call: AgentCall, principal: Principal, options?: RunOptions): Promise<ContinueSessionResponseDto>;
+  /** One whole turn of the request `correlationId`, answered as continue answers it. */
+  continue(
+    agent: string,
+    sessionId: string,
+    call: AgentCall,
+    principal: Principal,
+    correlationId: string,
+    options?: RunOptions,
+  ): Promise<ContinueSessionResponseDto>;
   /** Checks the caller and the call and claims the turn: 400, 403, 404 and 409 come from here, before any byte. */
-  begin(agent: string, sessionId: string, call: AgentCall, principal: Principal): Promise<ClaimedTurn>;
+  begin(agent: string, sessionId: string, call: AgentCall, principal: Principal, correlationId: string): Promise<ClaimedTurn>;
   /** Runs the claimed turn and stores it before returning; on failure the session is released. */
   complete(turn: ClaimedTurn, principal: Principal, options?: RunOptions): Promise<{ result: AgentRunResult; turn: number }>;
 }

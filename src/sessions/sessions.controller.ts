@@ -16,6 +16,7 @@ import {
 import type { Request } from 'express';
 import { ErrorResponseDto } from '../common/dto/error-response.dto.js';
 import { abortOnClose } from '../common/http/abort-on-close.js';
+import { correlationIdOf } from '../common/request-context/request-context.js';
 import { CurrentPrincipal } from '../auth/decorators/current-principal.decorator.js';
 import type { Principal } from '../auth/principal.js';
 import {
@@ -63,8 +64,13 @@ export class SessionsController {
   })
   @ApiOkResponse({ type: SessionDto })
   @ApiJsonBodyRefusals()
-  create(@Param('name') name: string, @Body() body: CreateSessionDto, @CurrentPrincipal() principal: Principal): Promise<SessionDto> {
-    return this.sessions.create(name, body.metadata, principal);
+  create(
+    @Param('name') name: string,
+    @Body() body: CreateSessionDto,
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: Request,
+  ): Promise<SessionDto> {
+    return this.sessions.create(name, body.metadata, principal, correlationIdOf(request));
   }
 
   /** Lists the agent's live sessions, newest first. */
@@ -96,7 +102,7 @@ export class SessionsController {
     @CurrentPrincipal() principal: Principal,
     @Req() request: Request,
   ): Promise<ContinueSessionResponseDto> {
-    return this.sessions.continue(name, id, toAgentCall(body), principal, { signal: abortOnClose(request) });
+    return this.sessions.continue(name, id, toAgentCall(body), principal, correlationIdOf(request), { signal: abortOnClose(request) });
   }
 
   /** Compatibility alias of continue (older SDKs). */

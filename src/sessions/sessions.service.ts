@@ -6,11 +6,11 @@ import { toToolCallDto, toTurnResponse, toUsageDto, type ContinueSessionResponse
 import { NotFoundError, SessionBusyError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
-import { requestContext } from '../common/request-context/request-context.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AgentRunResult } from '../engine/agent-loop.js';
 import type { AgentCall } from '../runtime/agent-call.js';
+import { originLogFields, type CallOrigin } from '../governance/governance-events.repository.js';
 import { AgentRunner, type RunOptions } from '../runtime/agent-runner.js';
 import { CatalogService } from '../runtime/catalog.service.js';
 import type { ClaimedTurn, SessionTurns } from '../runtime/session-turns.port.js';
@@ -35,6 +35,8 @@ interface TurnStart extends ClaimedTurn {
   lease: TurnLease;
   /** The memory window, read by the claim. */
   history: MemoryMessage[];
+  /** The request the turn belongs to: its audit rows and log lines name it. */
+  origin: CallOrigin;
 }
 
 @Injectable()
@@ -47,14 +49,19 @@ export class SessionsService implements SessionTurns {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async create(agentName: string, metadata: Record<string, string> | undefined, principal: Principal): Promise<SessionDto> {
+  async create(
+    agentName: string,
+    metadata: Record<string, string> | undefined,
+    principal: Principal,
+    correlationId: string,
+  ): Promise<SessionDto> {
     this.requireAgent(agentName);
     requireAgentUse(principal, agentName);
     const session = await this.repository.create({
       agent: agentName,
       metadata: metadata ?? {},
       principal: principal.id,
-      correlationId: requestContext.correlationId() ?? '',
+      correlationId,
     });
     return { session_id: session.id, agent: session.agent, created_at: session.createdAt.toISOString(), metadata: session.metadata };
   }
@@ -97,20 +104,21 @@ export class SessionsService implements SessionTurns {
     id: string,
     call: AgentCall,
     principal: Principal,
+    correlationId: string,
     options: RunOptions = {},
   ): Promise<ContinueSessionResponseDto> {
-    const start = await this.begin(agentName, id, call, principal);
+    const start = await this.begin(agentName, id, call, principal, correlationId);
     const { result, turn } = await this.complete(start, principal, options);
     return toTurnResponse(result, turn);
   }
 
   /** Checks the caller and the call, and claims the session's turn; 400/403/404/409 come from here. */
-  async begin(agentName: string, id: string, call: AgentCall, principal: Principal): Promise<TurnStart> {
+  async begin(agentName: string, id: string, call: AgentCall, principal: Principal, correlationId: string): Promise<TurnStart> {
     this.requireAgent(agentName);
     requireAgentUse(principal, agentName);
     const prepared = this.runner.prepare(agentName, call);
     // Over budget: refused before the claim, so the session is not held for a refusal.
-    await this.runner.admit(prepared, { endpoint: 'session', principal: principal.id });
+    await this.runner.admit(prepared, { endpoint: 'session', principal: principal.id, correlationId });
     const claim = await this.repository.claimTurn(agentName, id, writableOwner(principal), {
       leaseMs: LEASE_MS,
       idleTimeoutMs: this.config.sessionIdleTimeoutMs,
@@ -120,7 +128,8 @@ export class SessionsService implements SessionTurns {
     if (claim.status === 'busy') {
       throw new SessionBusyError(`Session '${id}' is answering another turn; try again when it is done.`, BUSY_RETRY_AFTER_SECONDS);
     }
-    return { prepared, lease: claim.lease, history: claim.memory ?? [] };
+    const origin: CallOrigin = { endpoint: 'session', principal: principal.id, correlationId, sessionId: claim.lease.sessionId };
+    return { prepared, lease: claim.lease, history: claim.memory ?? [], origin };
   }
 
   /**
@@ -129,10 +138,13 @@ export class SessionsService implements SessionTurns {
    */
   async complete(claimed: ClaimedTurn, principal: Principal, options: RunOptions = {}): Promise<{ result: AgentRunResult; turn: number }> {
     const start = claimed as TurnStart;
-    const { lease, prepared } = start;
+    const { lease, prepared, origin } = start;
     const heartbeat = setInterval(() => {
       this.repository.renewLease(lease.sessionId, lease.token, LEASE_MS).catch((error: unknown) => {
-        this.logger.warn({ session_id: lease.sessionId, err_message: (error as Error).message }, 'could not renew a session lease');
+        this.logger.warn(
+          { ...originLogFields(origin), session_id: lease.sessionId, err_message: (error as Error).message },
+          'could not renew a session lease',
+        );
       });
     }, LEASE_MS / 3);
     heartbeat.unref();
@@ -140,7 +152,7 @@ export class SessionsService implements SessionTurns {
       const result = await this.runner.run(prepared, {
         ...options,
         history: start.history,
-        origin: { endpoint: 'session', principal: principal.id, sessionId: lease.sessionId },
+        origin,
         admitted: true,
         session: { id: lease.sessionId, turn: lease.turn, metadata: lease.metadata },
       });
@@ -148,7 +160,7 @@ export class SessionsService implements SessionTurns {
         user: { content: result.storedInput },
         assistant: { content: result.output, usage: toUsageDto(result.usage), toolCalls: result.toolCalls.map(toToolCallDto) },
         principal: principal.id,
-        correlationId: requestContext.correlationId() ?? '',
+        correlationId: origin.correlationId,
       });
       return { result, turn };
     } catch (error) {
@@ -159,7 +171,7 @@ export class SessionsService implements SessionTurns {
           : error;
       // Freed before the answer, so a caller who retries at once is not told the session is busy;
       // the failed turn is recorded with it, with the code the caller gets.
-      await this.release(lease, turnFailure(answered, lease.turn, principal));
+      await this.release(lease, turnFailure(answered, lease.turn, origin));
       throw answered;
     } finally {
       clearInterval(heartbeat);
@@ -183,7 +195,15 @@ export class SessionsService implements SessionTurns {
       await this.repository.releaseTurn(lease.sessionId, lease.token, failure);
     } catch (error) {
       if (attempt >= 15) {
-        this.logger.warn({ session_id: lease.sessionId, err_message: (error as Error).message }, 'session lease left to expire');
+        this.logger.warn(
+          {
+            correlation_id: failure.correlationId,
+            principal: failure.principal,
+            session_id: lease.sessionId,
+            err_message: (error as Error).message,
+          },
+          'session lease left to expire',
+        );
         return;
       }
       setTimeout(() => void this.release(lease, failure, attempt + 1), 2_000).unref();
@@ -202,11 +222,11 @@ function summary(session: SessionRecord): SessionSummaryDto {
   };
 }
 
-function turnFailure(error: unknown, turn: number, principal: Principal): TurnFailure {
+function turnFailure(error: unknown, turn: number, origin: CallOrigin): TurnFailure {
   const errorCode = errorCodeOf(error);
   const outcome =
     errorCode === 'client_closed' ? 'cancelled' : errorCode === 'budget_exceeded' || errorCode === 'rate_limited' ? 'refused' : 'error';
-  return { turn, principal: principal.id, outcome, errorCode, correlationId: requestContext.correlationId() ?? '', at: new Date() };
+  return { turn, principal: origin.principal, outcome, errorCode, correlationId: origin.correlationId, at: new Date() };
 }
 
 function sessionNotFound(id: string): NotFoundError {

@@ -8,7 +8,7 @@ import type { RunOptions } from '../../src/runtime/agent-runner.js';
 import { SESSION_TURNS, type SessionTurns } from '../../src/runtime/session-turns.port.js';
 import { agentRunResult, preparedRun, toolCallRecord } from '../factories/agent-run.js';
 import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
-import { contextOf, strictFake } from './strict-fake.js';
+import { strictFake } from './strict-fake.js';
 
 const agents = strictFake<AgentsService>('AgentsService')('list', 'prepare', 'admit', 'invoke');
 const sessions = strictFake<SessionTurns>('SessionTurns')('continue', 'begin', 'complete');
@@ -45,7 +45,19 @@ describe('AgentsController slice', () => {
 
   describe('GET /v1/agents', () => {
     it('lists the agents the service returns', async () => {
-      const list = { agents: [{ name: 'greeter', model: 'mock/echo', models: ['mock/echo'], skills: [], status: 'ready' as const, pipelines: [], guardrails: [] }] };
+      const list = {
+        agents: [
+          {
+            name: 'greeter',
+            model: 'mock/echo',
+            models: ['mock/echo'],
+            skills: [],
+            status: 'ready' as const,
+            pipelines: [],
+            guardrails: [],
+          },
+        ],
+      };
       agents.on('list', async () => list);
 
       const response = await slice.http().get('/v1/agents').set(AUTH);
@@ -53,7 +65,7 @@ describe('AgentsController slice', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual(list);
       expect(agents.callsTo('list')).toHaveLength(1);
-      expect(agents.callsTo('list')[0].args).toEqual([KEY_PRINCIPAL]);
+      expect(agents.callsTo('list')[0].args).toEqual([KEY_PRINCIPAL, expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/)]);
     });
 
     it("asks for the list as the caller, so a user block's key gets the list of its principal", async () => {
@@ -63,7 +75,7 @@ describe('AgentsController slice', () => {
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual({ agents: [] });
-      expect(agents.callsTo('list')[0].args).toEqual([USER_PRINCIPAL]);
+      expect(agents.callsTo('list')[0].args).toEqual([USER_PRINCIPAL, expect.any(String)]);
       expect(USER_PRINCIPAL).toMatchObject({ kind: 'user_key', id: 'user:slice-user', roles: ['user'] });
     });
 
@@ -94,7 +106,13 @@ describe('AgentsController slice', () => {
       const prepared = preparedRun('greeter');
       agents.on('prepare', () => prepared);
       agents.on('invoke', async () =>
-        agentRunResult({ output: 'Echo: hi', toolCalls: [toolCallRecord({ error: 'boom' })], turns: 2, durationMs: 40, finishReason: 'length' }),
+        agentRunResult({
+          output: 'Echo: hi',
+          toolCalls: [toolCallRecord({ error: 'boom' })],
+          turns: 2,
+          durationMs: 40,
+          finishReason: 'length',
+        }),
       );
 
       const response = await slice
@@ -102,7 +120,11 @@ describe('AgentsController slice', () => {
         .post('/v1/agents/greeter/invoke')
         .set('Authorization', `Bearer ${AUTH['X-API-Key']}`)
         .set('X-Correlation-ID', 'slice-invoke-1')
-        .send({ message: 'hi', variables: { customer: 'Ada' }, options: { temperature: 0.5, max_tokens: 7, variables: { company: 'Initech' } } });
+        .send({
+          message: 'hi',
+          variables: { customer: 'Ada' },
+          options: { temperature: 0.5, max_tokens: 7, variables: { company: 'Initech' } },
+        });
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual({
@@ -117,16 +139,23 @@ describe('AgentsController slice', () => {
         ['greeter', call('hi', { variables: { customer: 'Ada', company: 'Initech' }, temperature: 0.5, maxTokens: 7 }), KEY_PRINCIPAL],
       ]);
       const [invoke] = agents.callsTo('invoke');
-      expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'invoke']);
-      const options = invoke.args[3] as RunOptions;
+      // The request's correlation id goes with the call: the audit row and log lines name it.
+      expect(invoke.args.slice(0, 4)).toEqual([prepared, KEY_PRINCIPAL, 'invoke', 'slice-invoke-1']);
+      const options = invoke.args[4] as RunOptions;
       expect(options.signal).toBeInstanceOf(AbortSignal);
       expect(options.signal!.aborted).toBe(false);
-      expect(contextOf(invoke)).toEqual({ correlationId: 'slice-invoke-1', principal: KEY_PRINCIPAL });
       expect(sessions.calls).toEqual([]);
     });
 
     it('with session_id makes the call a turn of that session', async () => {
-      const turn = { output: 'Echo: again', usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 }, turn: 4, tool_calls: [], duration_ms: 3, finish_reason: 'stop' };
+      const turn = {
+        output: 'Echo: again',
+        usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+        turn: 4,
+        tool_calls: [],
+        duration_ms: 3,
+        finish_reason: 'stop',
+      };
       sessions.on('continue', async () => turn);
 
       const response = await slice.http().post('/v1/agents/greeter/invoke').set(AUTH).send({ input: 'again', session_id: 'sess_abc' });
@@ -134,8 +163,14 @@ describe('AgentsController slice', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual(turn);
       const [continued] = sessions.callsTo('continue');
-      expect(continued.args.slice(0, 4)).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
-      expect((continued.args[4] as RunOptions).signal).toBeInstanceOf(AbortSignal);
+      expect(continued.args.slice(0, 5)).toEqual([
+        'greeter',
+        'sess_abc',
+        call('again'),
+        KEY_PRINCIPAL,
+        expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      ]);
+      expect((continued.args[5] as RunOptions).signal).toBeInstanceOf(AbortSignal);
       expect(agents.callsTo('prepare')).toEqual([]);
       expect(agents.calls).toEqual([]);
     });
@@ -220,13 +255,17 @@ describe('AgentsController slice', () => {
       const prepared = preparedRun('greeter');
       agents.on('prepare', () => prepared);
       agents.on('admit', async () => undefined);
-      agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
+      agents.on('invoke', async (_prepared, _principal, _endpoint, _correlationId, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         await options?.onEvent?.({ type: 'token', content: 'hi' });
         return agentRunResult({ usage: { inputTokens: 4, outputTokens: 2, totalTokens: 6 } });
       });
 
-      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'hi', options: { max_tokens: 5 } });
+      const response = await slice
+        .http()
+        .post('/v1/agents/greeter/stream')
+        .set(AUTH)
+        .send({ input: 'hi', options: { max_tokens: 5 } });
 
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/event-stream; charset=utf-8');
@@ -238,8 +277,8 @@ describe('AgentsController slice', () => {
       expect(agents.callsTo('prepare')[0].args).toEqual(['greeter', call('hi', { maxTokens: 5 }), KEY_PRINCIPAL]);
       const [invoke] = agents.callsTo('invoke');
       expect(invoke.args.slice(0, 3)).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
-      expect(invoke.args[3]).toMatchObject({ stream: true, admitted: true, signal: expect.any(AbortSignal) });
-      expect(agents.callsTo('admit')[0].args).toEqual([prepared, KEY_PRINCIPAL, 'stream']);
+      expect(invoke.args[4]).toMatchObject({ stream: true, admitted: true, signal: expect.any(AbortSignal) });
+      expect(agents.callsTo('admit')[0].args).toEqual([prepared, KEY_PRINCIPAL, 'stream', invoke.args[3]]);
     });
 
     it("answers 429 budget_exceeded as JSON before any event when the agent's budget is spent", async () => {
@@ -258,7 +297,10 @@ describe('AgentsController slice', () => {
     it('with session_id claims the turn first, then completes it and reports its number in done', async () => {
       const claimed = { prepared: preparedRun('greeter', call('again')) };
       sessions.on('begin', async () => claimed);
-      sessions.on('complete', async () => ({ result: agentRunResult({ usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }), turn: 3 }));
+      sessions.on('complete', async () => ({
+        result: agentRunResult({ usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 } }),
+        turn: 3,
+      }));
 
       const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'again', session_id: 'sess_abc' });
 
@@ -269,7 +311,13 @@ describe('AgentsController slice', () => {
         names: ['done'],
         comments: [],
       });
-      expect(sessions.callsTo('begin')[0].args).toEqual(['greeter', 'sess_abc', call('again'), KEY_PRINCIPAL]);
+      expect(sessions.callsTo('begin')[0].args).toEqual([
+        'greeter',
+        'sess_abc',
+        call('again'),
+        KEY_PRINCIPAL,
+        expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      ]);
       const [complete] = sessions.callsTo('complete');
       expect(complete.args.slice(0, 2)).toEqual([claimed, KEY_PRINCIPAL]);
       expect(complete.args[2]).toMatchObject({ stream: true });
@@ -278,7 +326,11 @@ describe('AgentsController slice', () => {
     });
 
     it('refuses an invalid body as JSON before any event', async () => {
-      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x', options: { max_tokens: 0 } });
+      const response = await slice
+        .http()
+        .post('/v1/agents/greeter/stream')
+        .set(AUTH)
+        .send({ input: 'x', options: { max_tokens: 0 } });
 
       const error = expectError(response, 400, 'invalid_request');
       expect(error.details).toEqual([{ field: 'options.max_tokens', message: 'options.max_tokens must not be less than 1' }]);
@@ -317,12 +369,17 @@ describe('AgentsController slice', () => {
     it('ends a stream whose run fails with one error event that hides unexpected details', async () => {
       agents.on('prepare', () => preparedRun('greeter'));
       agents.on('admit', async () => undefined);
-      agents.on('invoke', async (_prepared, _principal, _endpoint, options) => {
+      agents.on('invoke', async (_prepared, _principal, _endpoint, _correlationId, options) => {
         await options?.onEvent?.({ type: 'token', content: 'Echo: ' });
         throw new Error('connection string postgres://admin:s3cret@db');
       });
 
-      const response = await slice.http().post('/v1/agents/greeter/stream').set(AUTH).send({ input: 'x' });
+      const response = await slice
+        .http()
+        .post('/v1/agents/greeter/stream')
+        .set(AUTH)
+        .set('X-Correlation-ID', 'slice-stream-failed')
+        .send({ input: 'x' });
 
       expect(response.status).toBe(200);
       const { events, names } = parseSse(response.text);
@@ -332,6 +389,38 @@ describe('AgentsController slice', () => {
       ]);
       expect(names).toEqual(['token', 'error']);
       expect(response.text).not.toContain('s3cret');
+      // The cause is logged under the request's correlation id, the way to find it.
+      expect(slice.errorLines.filter((line) => line.correlation_id === 'slice-stream-failed')).toEqual([
+        expect.objectContaining({
+          msg: 'stream failed',
+          principal: KEY_PRINCIPAL.id,
+          err: expect.objectContaining({ message: expect.any(String) }),
+        }),
+      ]);
+    });
+
+    it('answers an unexpected failure with a generic 500 and logs its cause under the correlation id', async () => {
+      agents.on('prepare', () => preparedRun('greeter'));
+      agents.on('invoke', async () => {
+        throw new TypeError('cannot read properties of undefined');
+      });
+
+      const response = await slice
+        .http()
+        .post('/v1/agents/greeter/invoke')
+        .set(AUTH)
+        .set('X-Correlation-ID', 'slice-unhandled')
+        .send({ input: 'x' });
+
+      const error = expectError(response, 500, 'internal_error');
+      expect(error.message).not.toContain('cannot read');
+      expect(slice.errorLines.filter((line) => line.correlation_id === 'slice-unhandled')).toEqual([
+        expect.objectContaining({
+          msg: 'unhandled error',
+          principal: KEY_PRINCIPAL.id,
+          err: expect.objectContaining({ message: 'cannot read properties of undefined' }),
+        }),
+      ]);
     });
   });
 });

@@ -4,7 +4,7 @@ import type { AcceptedRunDto, RunDocumentDto, RunStatusDto } from '../../src/pip
 import { PipelinesController } from '../../src/pipelines/pipelines.controller.js';
 import { PipelinesService } from '../../src/pipelines/pipelines.service.js';
 import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
-import { contextOf, strictFake } from './strict-fake.js';
+import { strictFake } from './strict-fake.js';
 
 const pipelines = strictFake<PipelinesService>('PipelinesService')('list', 'runSync', 'runAsync', 'status', 'listRuns', 'cancel');
 
@@ -41,7 +41,10 @@ describe('PipelinesController slice', () => {
   let slice: Slice;
 
   beforeAll(async () => {
-    slice = await startSlice({ controllers: [PipelinesController], providers: [{ provide: PipelinesService, useValue: pipelines.instance }] });
+    slice = await startSlice({
+      controllers: [PipelinesController],
+      providers: [{ provide: PipelinesService, useValue: pipelines.instance }],
+    });
   });
   afterAll(() => slice?.close());
   afterEach(() => {
@@ -93,15 +96,19 @@ describe('PipelinesController slice', () => {
     it('runs synchronously by default: 200 with the run document, as the caller', async () => {
       pipelines.on('runSync', async () => runDocument());
 
-      const response = await slice.http().post('/v1/pipelines/research/run').set(AUTH).set('X-Correlation-ID', 'slice-run-1').send({ input: 'topic' });
+      const response = await slice
+        .http()
+        .post('/v1/pipelines/research/run')
+        .set(AUTH)
+        .set('X-Correlation-ID', 'slice-run-1')
+        .send({ input: 'topic' });
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(runDocument());
       const [run] = pipelines.callsTo('runSync');
-      expect(run.args.slice(0, 3)).toEqual(['research', 'topic', KEY_PRINCIPAL]);
-      expect(run.args[3]).toBeInstanceOf(AbortSignal);
-      expect((run.args[3] as AbortSignal).aborted).toBe(false);
-      expect(contextOf(run).correlationId).toBe('slice-run-1');
+      expect(run.args.slice(0, 4)).toEqual(['research', 'topic', KEY_PRINCIPAL, 'slice-run-1']);
+      expect(run.args[4]).toBeInstanceOf(AbortSignal);
+      expect((run.args[4] as AbortSignal).aborted).toBe(false);
     });
 
     it('answers a failed run with 500 and the run document', async () => {
@@ -126,7 +133,12 @@ describe('PipelinesController slice', () => {
 
       expect(response.status).toBe(202);
       expect(response.body).toEqual(accepted);
-      expect(pipelines.callsTo('runAsync')[0].args).toEqual(['research', '{"topic":"storage","year":2026}', KEY_PRINCIPAL]);
+      expect(pipelines.callsTo('runAsync')[0].args).toEqual([
+        'research',
+        '{"topic":"storage","year":2026}',
+        KEY_PRINCIPAL,
+        expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      ]);
       expect(pipelines.callsTo('runSync')).toEqual([]);
     });
 

@@ -5,7 +5,7 @@ import type { RunOptions } from '../../src/runtime/agent-runner.js';
 import { SessionsController } from '../../src/sessions/sessions.controller.js';
 import { SessionsService } from '../../src/sessions/sessions.service.js';
 import { AUTH, expectError, expectUnauthorized, KEY_PRINCIPAL, startSlice, type Slice, USER_AUTH, USER_PRINCIPAL } from './slice.js';
-import { contextOf, strictFake } from './strict-fake.js';
+import { strictFake } from './strict-fake.js';
 
 const sessions = strictFake<SessionsService>('SessionsService')('create', 'list', 'continue', 'history', 'delete');
 
@@ -58,13 +58,17 @@ describe('SessionsController slice', () => {
       const created = { session_id: 'sess_new', agent: 'chat', created_at: CREATED_AT, metadata: { customer: 'c-42' } };
       sessions.on('create', async () => created);
 
-      const response = await slice.http().post(BASE).set(AUTH).set('X-Correlation-ID', 'slice-create-1').send({ metadata: { customer: 'c-42' } });
+      const response = await slice
+        .http()
+        .post(BASE)
+        .set(AUTH)
+        .set('X-Correlation-ID', 'slice-create-1')
+        .send({ metadata: { customer: 'c-42' } });
 
       expect(response.status).toBe(200);
       expect(response.body).toEqual(created);
       const [create] = sessions.callsTo('create');
-      expect(create.args).toEqual(['chat', { customer: 'c-42' }, KEY_PRINCIPAL]);
-      expect(contextOf(create).correlationId).toBe('slice-create-1');
+      expect(create.args).toEqual(['chat', { customer: 'c-42' }, KEY_PRINCIPAL, 'slice-create-1']);
     });
 
     it('accepts a request without a body (no metadata)', async () => {
@@ -73,11 +77,20 @@ describe('SessionsController slice', () => {
       const response = await slice.http().post(BASE).set(AUTH);
 
       expect(response.status).toBe(200);
-      expect(sessions.callsTo('create')[0].args).toEqual(['chat', undefined, KEY_PRINCIPAL]);
+      expect(sessions.callsTo('create')[0].args).toEqual([
+        'chat',
+        undefined,
+        KEY_PRINCIPAL,
+        expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      ]);
     });
 
     it('refuses metadata with a non-string value', async () => {
-      const response = await slice.http().post(BASE).set(AUTH).send({ metadata: { customer: 42 } });
+      const response = await slice
+        .http()
+        .post(BASE)
+        .set(AUTH)
+        .send({ metadata: { customer: 42 } });
 
       const error = expectError(response, 400, 'invalid_request');
       expect(error.details).toEqual([{ field: 'metadata', message: 'metadata must be an object of string values' }]);
@@ -168,8 +181,14 @@ describe('SessionsController slice', () => {
       expect(response.status).toBe(200);
       expect(response.body).toEqual(turnAnswer(3));
       const [continued] = sessions.callsTo('continue');
-      expect(continued.args.slice(0, 4)).toEqual(['chat', 'sess_abc', call('hi', { temperature: 0, variables: { customer: 'Ada' } }), KEY_PRINCIPAL]);
-      const options = continued.args[4] as RunOptions;
+      expect(continued.args.slice(0, 5)).toEqual([
+        'chat',
+        'sess_abc',
+        call('hi', { temperature: 0, variables: { customer: 'Ada' } }),
+        KEY_PRINCIPAL,
+        expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+      ]);
+      const options = continued.args[5] as RunOptions;
       expect(options.signal).toBeInstanceOf(AbortSignal);
       expect(options.signal!.aborted).toBe(false);
     });
@@ -209,7 +228,13 @@ describe('SessionsController slice', () => {
         ...summary('sess_abc', 1),
         messages: [
           { turn: 1, role: 'user', content: 'hi', created_at: CREATED_AT },
-          { turn: 1, role: 'assistant', content: 'Echo: hi', created_at: CREATED_AT, usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 } },
+          {
+            turn: 1,
+            role: 'assistant',
+            content: 'Echo: hi',
+            created_at: CREATED_AT,
+            usage: { input_tokens: 1, output_tokens: 2, total_tokens: 3 },
+          },
         ],
       };
       sessions.on('history', async () => history as Awaited<ReturnType<SessionsService['history']>>);

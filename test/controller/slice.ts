@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { type DynamicModule, type ForwardReference, Global, Module, type Provider, type Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Test } from '@nestjs/testing';
-import { pino } from 'pino';
 import supertest from 'supertest';
 import { expect } from 'vitest';
 import { configureApp } from '../../src/app.setup.js';
@@ -10,6 +9,7 @@ import { ApiKeyVerifier } from '../../src/auth/api-key-verifier.js';
 import { AuthModule } from '../../src/auth/auth.module.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { PRINCIPAL_DIRECTORY, type PrincipalDirectory, UserDirectory } from '../../src/auth/principal-directory.js';
+import { createLogger } from '../../src/common/logging/logger.js';
 import { LoggingModule } from '../../src/common/logging/logging.module.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { type AppConfig, loadConfig } from '../../src/config/configuration.js';
@@ -51,6 +51,8 @@ export interface SliceOptions {
 export interface Slice {
   app: NestExpressApplication;
   config: AppConfig;
+  /** The error lines the application logged, parsed, oldest first. */
+  errorLines: Record<string, unknown>[];
   http(): supertest.Agent;
   close(): Promise<void>;
 }
@@ -65,7 +67,8 @@ export interface Slice {
  */
 export async function startSlice(options: SliceOptions): Promise<Slice> {
   const config = loadConfig({ LOG_LEVEL: 'silent', AGENTSPEC_API_KEY: API_KEY, ...options.env });
-  const logger = pino({ level: 'silent' });
+  const errorLines: Record<string, unknown>[] = [];
+  const logger = createLogger('error', { write: (line: string) => void errorLines.push(JSON.parse(line) as Record<string, unknown>) });
   const module = await Test.createTestingModule({
     imports: [
       ConfigModule.forRoot(config),
@@ -81,7 +84,7 @@ export async function startSlice(options: SliceOptions): Promise<Slice> {
   const app = module.createNestApplication<NestExpressApplication>({ bodyParser: false, logger: false });
   await configureApp(app, config, logger);
   const server = app.getHttpServer();
-  return { app, config, http: () => supertest.agent(server), close: () => app.close() };
+  return { app, config, errorLines, http: () => supertest.agent(server), close: () => app.close() };
 }
 
 /**

@@ -1,5 +1,3 @@
-import { requestContext, type RequestContext } from '../../src/common/request-context/request-context.js';
-
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any;
 type MethodsOf<T> = { [K in keyof T]: T[K] extends AnyFunction ? K : never }[keyof T];
@@ -7,8 +5,6 @@ type MethodsOf<T> = { [K in keyof T]: T[K] extends AnyFunction ? K : never }[key
 export interface RecordedCall<T, K extends MethodsOf<T> = MethodsOf<T>> {
   method: K;
   args: T[K] extends AnyFunction ? Parameters<T[K]> : never;
-  /** The request context (correlation id, principal) the call was made in. */
-  context?: RequestContext;
 }
 
 /**
@@ -30,8 +26,7 @@ export class StrictFake<T, K extends MethodsOf<T>> {
     const instance: Record<PropertyKey, AnyFunction> = {};
     for (const method of methods) {
       instance[method] = (...args: unknown[]) => {
-        const context = requestContext.current();
-        this.calls.push({ method, args, context: context && { ...context } } as RecordedCall<T, K>);
+        this.calls.push({ method, args } as RecordedCall<T, K>);
         const stub = this.stubs.get(method);
         if (!stub) {
           const description = `unexpected call to ${this.name}.${String(method)}(${describeArgs(args)})`;
@@ -81,10 +76,4 @@ function describeArgs(args: unknown[]): string {
 
 export function strictFake<T>(name: string) {
   return <K extends MethodsOf<T>>(...methods: K[]): StrictFake<T, K> => new StrictFake<T, K>(name, methods);
-}
-
-/** The context a call was made in, with a readable failure when the call was outside any request. */
-export function contextOf(call: { context?: RequestContext } | undefined): RequestContext {
-  if (!call?.context) throw new Error('the call was made outside a request context');
-  return call.context;
 }

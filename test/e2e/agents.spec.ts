@@ -202,9 +202,14 @@ describe('agent endpoints', () => {
   }, 30_000);
 
   it('audits every stateless call with caller and correlation id, without content by default', async () => {
-    const response = await post(app, '/v1/agents/greeter/invoke', { input: 'audit me', options: { variables: { customer: 'Ada' } } }, {
-      'X-Correlation-ID': 'audit-check-1',
-    });
+    const response = await post(
+      app,
+      '/v1/agents/greeter/invoke',
+      { input: 'audit me', options: { variables: { customer: 'Ada' } } },
+      {
+        'X-Correlation-ID': 'audit-check-1',
+      },
+    );
     expect(response.status).toBe(200);
     const client = await connect(databaseUrl);
     try {
@@ -251,6 +256,62 @@ describe('agent endpoints', () => {
     const lines = app.logs.withCorrelationId('leaves-early');
     expect(lines.filter((line) => line.level === 'error')).toEqual([]);
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'request', status: 499 }));
+  });
+
+  it('names the request on the lines written after its awaits: the model call and the access line, per request', async () => {
+    // Twenty calls at once: each one's lines carry its own id, none carries another's.
+    const ids = Array.from({ length: 20 }, (_, i) => `lines-of-call-${i}`);
+    const responses = await Promise.all(
+      ids.map((id) =>
+        post(app, '/v1/agents/greeter/invoke', { input: id, options: { variables: { customer: 'Ada' } } }, { 'X-Correlation-ID': id }),
+      ),
+    );
+    expect(responses.map((response) => response.status)).toEqual(ids.map(() => 200));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const id of ids) {
+      const lines = app.logs.withCorrelationId(id);
+      expect(lines.map((line) => line.msg).sort()).toEqual(['model call', 'request']);
+      expect(lines.find((line) => line.msg === 'model call')).toMatchObject({ agent: 'greeter', principal: 'anonymous', outcome: 'ok' });
+    }
+  });
+
+  it('names the request on the model call lines of a stream and of a session turn', async () => {
+    const stream = await post(
+      app,
+      '/v1/agents/greeter/stream',
+      { input: 'hi', options: { variables: { customer: 'Ada' } } },
+      { 'X-Correlation-ID': 'lines-of-stream' },
+    );
+    expect(stream.status).toBe(200);
+    await stream.text();
+    const created = await (await post(app, '/v1/agents/greeter/sessions', {}, { 'X-Correlation-ID': 'lines-of-create' })).json();
+    const turn = await post(
+      app,
+      `/v1/agents/greeter/sessions/${created.session_id}/continue`,
+      { input: 'hi', options: { variables: { customer: 'Ada' } } },
+      { 'X-Correlation-ID': 'lines-of-turn' },
+    );
+    expect(turn.status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const id of ['lines-of-stream', 'lines-of-turn']) {
+      expect(app.logs.withCorrelationId(id)).toContainEqual(
+        expect.objectContaining({ msg: 'model call', agent: 'greeter', principal: 'anonymous' }),
+      );
+    }
+    const client = await connect(databaseUrl);
+    try {
+      const { rows } = await client.query('SELECT role, correlation_id FROM session_messages WHERE session_id = $1 ORDER BY id', [
+        created.session_id,
+      ]);
+      expect(rows).toEqual([
+        { role: 'user', correlation_id: 'lines-of-turn' },
+        { role: 'assistant', correlation_id: 'lines-of-turn' },
+      ]);
+      const sessions = await client.query('SELECT correlation_id FROM sessions WHERE id = $1', [created.session_id]);
+      expect(sessions.rows).toEqual([{ correlation_id: 'lines-of-create' }]);
+    } finally {
+      await client.end();
+    }
   });
 
   it('aborts the model call when the client disconnects mid-stream', async () => {

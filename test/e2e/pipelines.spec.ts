@@ -62,7 +62,12 @@ describe('pipelines over HTTP', () => {
     const response = await post(a, '/v1/pipelines/breaks/run', { input: 'x' });
     expect(response.status).toBe(500);
     const run = await response.json();
-    expect(run).toMatchObject({ pipeline: 'breaks', status: 'failed', output: null, error: { code: 'pipeline_error', message: expect.any(String) } });
+    expect(run).toMatchObject({
+      pipeline: 'breaks',
+      status: 'failed',
+      output: null,
+      error: { code: 'pipeline_error', message: expect.any(String) },
+    });
     expect(run.steps.map((s: { status: string }) => s.status)).toEqual(['completed', 'failed', 'skipped']);
     expect(run.steps[1].error).toEqual({ code: 'internal_error', message: expect.stringMatching(/mock\/echo/) });
   });
@@ -82,18 +87,49 @@ describe('pipelines over HTTP', () => {
     expect((await post(a, '/v1/pipelines/nope/run', { input: 'x' })).status).toBe(404);
   });
 
+  it("names the run's request on its steps' model call lines, sync and async", async () => {
+    const sync = await post(a, '/v1/pipelines/fan/run', { input: 'named' }, { 'X-Correlation-ID': 'pipeline-lines-sync' });
+    expect(sync.status).toBe(200);
+    const accepted = await post(
+      a,
+      '/v1/pipelines/fan/run',
+      { input: 'named later', options: { async: true } },
+      { 'X-Correlation-ID': 'pipeline-lines-async' },
+    );
+    expect(accepted.status).toBe(202);
+    const { run_id: runId } = await accepted.json();
+    await eventually(
+      async () => (await (await fetch(`${a.url}/v1/pipelines/fan/status?run_id=${runId}`)).json()) as Status,
+      (status) => status.status !== 'running',
+      WAIT,
+    );
+    for (const id of ['pipeline-lines-sync', 'pipeline-lines-async']) {
+      // Whichever replica ran the steps: three steps, three model calls.
+      const lines = [...a.logs.withCorrelationId(id), ...b.logs.withCorrelationId(id)].filter((line) => line.msg === 'model call');
+      expect(lines.map((line) => line.agent).sort()).toEqual(['quick', 'steady', 'steady']);
+    }
+  });
+
   it('answers 202 for an async run; status shows live progress from the other replica', async () => {
     const accepted = await post(a, '/v1/pipelines/long/run', { input: 'slow', options: { async: true } });
     expect(accepted.status).toBe(202);
     const body = await accepted.json();
     expect(body).toEqual({ pipeline: 'long', run_id: expect.stringMatching(/^run_/), status: 'running', started_at: expect.any(String) });
     const url = `${b.url}/v1/pipelines/long/status?run_id=${body.run_id}`;
-    const live = await eventually(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running', WAIT);
+    const live = await eventually(
+      async () => (await (await fetch(url)).json()) as Status,
+      (s) => s.steps[0].status === 'running',
+      WAIT,
+    );
     expect(live.status).toBe('running');
     expect(live.steps.map((s) => s.status)).toEqual(['running', 'pending', 'pending']);
     const latest = await (await fetch(`${b.url}/v1/pipelines/long/status`)).json();
     expect(latest.run_id).toBe(body.run_id);
-    const finished = await eventually(async () => (await (await fetch(url)).json()) as Status & { output: string }, (s) => s.status !== 'running', { timeoutMs: 20_000 });
+    const finished = await eventually(
+      async () => (await (await fetch(url)).json()) as Status & { output: string },
+      (s) => s.status !== 'running',
+      { timeoutMs: 20_000 },
+    );
     expect(finished.status).toBe('completed');
     expect(finished.output).toBe('Echo: Echo: Echo: slow');
   }, 30_000);
@@ -101,7 +137,11 @@ describe('pipelines over HTTP', () => {
   it('cancels through replica B a run executing on replica A', async () => {
     const { run_id: runId } = await (await post(a, '/v1/pipelines/long/run', { input: 'stop me', options: { async: true } })).json();
     const url = `${b.url}/v1/pipelines/long/status?run_id=${runId}`;
-    await eventually(async () => (await (await fetch(url)).json()) as Status, (s) => s.steps[0].status === 'running', WAIT);
+    await eventually(
+      async () => (await (await fetch(url)).json()) as Status,
+      (s) => s.steps[0].status === 'running',
+      WAIT,
+    );
     const cancelled = await post(b, `/v1/pipelines/long/runs/${runId}/cancel`);
     expect(cancelled.status).toBe(200);
     const body = await cancelled.json();
@@ -144,7 +184,13 @@ describe('a replica killed in the middle of a run', () => {
     const client = await connect(databaseUrl);
     try {
       const owner = await eventually(
-        async () => (await client.query("SELECT r.owner FROM pipeline_runs r JOIN pipeline_run_steps s USING (run_id) WHERE run_id = $1 AND s.name = 'two' AND s.status = 'running'", [runId])).rows[0]?.owner as string | undefined,
+        async () =>
+          (
+            await client.query(
+              "SELECT r.owner FROM pipeline_runs r JOIN pipeline_run_steps s USING (run_id) WHERE run_id = $1 AND s.name = 'two' AND s.status = 'running'",
+              [runId],
+            )
+          ).rows[0]?.owner as string | undefined,
         WAIT,
       );
       expect(owner).toBeDefined();

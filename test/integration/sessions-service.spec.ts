@@ -10,7 +10,6 @@ import { ADMIN_ACCESS } from '../../src/auth/access.js';
 import type { Principal } from '../../src/auth/principal.js';
 import { ClientClosedError, NotFoundError, SessionBusyError } from '../../src/common/errors/domain-errors.js';
 import { LoggingModule } from '../../src/common/logging/logging.module.js';
-import { requestContext } from '../../src/common/request-context/request-context.js';
 import { ConfigModule } from '../../src/config/config.module.js';
 import { loadConfig } from '../../src/config/configuration.js';
 import { MetricsModule } from '../../src/metrics/metrics.module.js';
@@ -121,7 +120,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     if (dataSource?.isInitialized) await dataSource.destroy();
   });
 
-  const newSession = async (agent: string) => (await service.create(agent, undefined, PRINCIPAL)).session_id;
+  const newSession = async (agent: string) => (await service.create(agent, undefined, PRINCIPAL, 'corr-test')).session_id;
 
   async function sessionRow(id: string) {
     const { rows } = await sql.query('SELECT principal, correlation_id, turns, status, lease_token FROM sessions WHERE id = $1', [id]);
@@ -138,9 +137,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
   }
 
   it('creates a session for the caller, then answers turns with the history as context', async () => {
-    const created = await requestContext.run({ correlationId: 'corr-create' }, () =>
-      service.create('chat', { customer: 'c-42' }, PRINCIPAL),
-    );
+    const created = await service.create('chat', { customer: 'c-42' }, PRINCIPAL, 'corr-create');
 
     expect(created).toEqual({
       session_id: expect.stringMatching(/^sess_[A-Za-z0-9_-]{24}$/),
@@ -155,7 +152,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       status: 'active',
     });
 
-    const first = await service.continue('chat', created.session_id, call('Hello there'), PRINCIPAL);
+    const first = await service.continue('chat', created.session_id, call('Hello there'), PRINCIPAL, 'corr-test');
     // The mock counts words: "Be brief." (2) + "Hello there" (2) in, "Echo: Hello there" (3) out.
     expect(first).toEqual({
       output: 'Echo: Hello there',
@@ -166,7 +163,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       finish_reason: 'stop',
     });
 
-    const second = await service.continue('chat', created.session_id, call('again'), PRINCIPAL);
+    const second = await service.continue('chat', created.session_id, call('again'), PRINCIPAL, 'corr-test');
     // The first turn is sent as memory: 2 + 2 + 3 + 1 words in.
     expect(second).toMatchObject({ output: 'Echo: again', turn: 2, usage: { input_tokens: 8, output_tokens: 2, total_tokens: 10 } });
 
@@ -204,7 +201,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
   it('stores tool calls and usage in snake_case', async () => {
     const id = await newSession('researcher');
 
-    const answer = await service.continue('researcher', id, call('please lookup cats'), PRINCIPAL);
+    const answer = await service.continue('researcher', id, call('please lookup cats'), PRINCIPAL, 'corr-test');
 
     const toolCall = {
       name: 'lookup',
@@ -224,14 +221,14 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     it('refuses a turn for an unknown agent', async () => {
       const id = await newSession('chat');
 
-      await expect(service.continue('ghost', id, call('hi'), PRINCIPAL)).rejects.toThrow(
+      await expect(service.continue('ghost', id, call('hi'), PRINCIPAL, 'corr-test')).rejects.toThrow(
         new NotFoundError("Agent 'ghost' does not exist."),
       );
       expect((await sessionRow(id)).turns).toBe(0);
     });
 
     it('refuses a turn for an unknown session', async () => {
-      const attempt = service.continue('chat', 'sess_doesnotexist000000000000', call('hi'), PRINCIPAL);
+      const attempt = service.continue('chat', 'sess_doesnotexist000000000000', call('hi'), PRINCIPAL, 'corr-test');
 
       await expect(attempt).rejects.toBeInstanceOf(NotFoundError);
       await expect(attempt).rejects.toThrow("Session 'sess_doesnotexist000000000000' does not exist or has expired.");
@@ -240,7 +237,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     it("refuses a turn for another agent's session", async () => {
       const id = await newSession('chat');
 
-      await expect(service.continue('researcher', id, call('hi'), PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(service.continue('researcher', id, call('hi'), PRINCIPAL, 'corr-test')).rejects.toBeInstanceOf(NotFoundError);
       expect((await sessionRow(id)).lease_token).toBeNull();
     });
   });
@@ -249,8 +246,8 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     const id = await newSession('slow');
 
     const outcomes = await Promise.allSettled([
-      service.continue('slow', id, call('one'), PRINCIPAL),
-      service.continue('slow', id, call('two'), PRINCIPAL),
+      service.continue('slow', id, call('one'), PRINCIPAL, 'corr-test'),
+      service.continue('slow', id, call('two'), PRINCIPAL, 'corr-test'),
     ]);
 
     const fulfilled = outcomes.filter((outcome) => outcome.status === 'fulfilled');
@@ -268,11 +265,11 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     it('stores nothing and releases the session: the next turn runs (and fails the same way)', async () => {
       const id = await newSession('refused');
 
-      const first = service.continue('refused', id, call('hi'), PRINCIPAL);
+      const first = service.continue('refused', id, call('hi'), PRINCIPAL, 'corr-test');
       await expect(first).rejects.toMatchObject({ code: 'provider_error' });
       expect(await leaseReleased(id)).toBe(true);
 
-      const second = service.continue('refused', id, call('hi'), PRINCIPAL);
+      const second = service.continue('refused', id, call('hi'), PRINCIPAL, 'corr-test');
       await expect(second).rejects.not.toBeInstanceOf(SessionBusyError);
       await expect(second).rejects.toMatchObject({ code: 'provider_error' });
       expect((await service.history('refused', id, PRINCIPAL)).messages).toEqual([]);
@@ -280,16 +277,21 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
 
     it('is recorded with its outcome, and becomes a session_turn audit event', async () => {
       const id = await newSession('refused');
-      await expect(service.continue('refused', id, call('hi'), PRINCIPAL)).rejects.toMatchObject({ code: 'provider_error' });
+      await expect(service.continue('refused', id, call('hi'), PRINCIPAL, 'corr-test')).rejects.toMatchObject({ code: 'provider_error' });
       expect(await leaseReleased(id)).toBe(true);
 
-      const { rows: failures } = await sql.query('SELECT turn, principal, outcome, error_code FROM session_turn_failures WHERE session_id = $1', [id]);
+      const { rows: failures } = await sql.query(
+        'SELECT turn, principal, outcome, error_code FROM session_turn_failures WHERE session_id = $1',
+        [id],
+      );
       expect(failures).toEqual([{ turn: 1, principal: PRINCIPAL.id, outcome: 'error', error_code: 'provider_error' }]);
       const { rows: events } = await sql.query(
         "SELECT outcome, principal, agent, detail FROM audit_events WHERE session_id = $1 AND kind = 'session_turn'",
         [id],
       );
-      expect(events).toEqual([{ outcome: 'error', principal: PRINCIPAL.id, agent: 'refused', detail: { turn: 1, error_code: 'provider_error' } }]);
+      expect(events).toEqual([
+        { outcome: 'error', principal: PRINCIPAL.id, agent: 'refused', detail: { turn: 1, error_code: 'provider_error' } },
+      ]);
     });
 
     // Before the first release attempt was awaited, 141 of 200 immediate retries were answered busy.
@@ -297,7 +299,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       const id = await newSession('refused');
 
       for (let attempt = 0; attempt < 100; attempt++) {
-        await expect(service.continue('refused', id, call('hi'), PRINCIPAL)).rejects.toMatchObject({ code: 'provider_error' });
+        await expect(service.continue('refused', id, call('hi'), PRINCIPAL, 'corr-test')).rejects.toMatchObject({ code: 'provider_error' });
       }
     });
 
@@ -305,24 +307,24 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
       const id = await newSession('slow');
       const controller = new AbortController();
 
-      const abandoned = service.continue('slow', id, call('gone'), PRINCIPAL, { signal: controller.signal });
+      const abandoned = service.continue('slow', id, call('gone'), PRINCIPAL, 'corr-test', { signal: controller.signal });
       setTimeout(() => controller.abort(new Error('client disconnected')), 50);
       await expect(abandoned).rejects.toBeInstanceOf(ClientClosedError);
       expect(await leaseReleased(id)).toBe(true);
       const { rows: failures } = await sql.query('SELECT outcome, error_code FROM session_turn_failures WHERE session_id = $1', [id]);
       expect(failures).toEqual([{ outcome: 'cancelled', error_code: 'client_closed' }]);
 
-      const next = await service.continue('slow', id, call('back'), PRINCIPAL);
+      const next = await service.continue('slow', id, call('back'), PRINCIPAL, 'corr-test');
       expect(next).toMatchObject({ turn: 1, output: 'Echo: back' });
     });
 
     it('refuses a missing prompt variable before claiming the session', async () => {
       const id = await newSession('greeter');
 
-      await expect(service.continue('greeter', id, call('hi'), PRINCIPAL)).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(service.continue('greeter', id, call('hi'), PRINCIPAL, 'corr-test')).rejects.toMatchObject({ code: 'invalid_request' });
       expect((await sessionRow(id)).lease_token).toBeNull();
 
-      const next = await service.continue('greeter', id, call('hi', { variables: { customer: 'Ada' } }), PRINCIPAL);
+      const next = await service.continue('greeter', id, call('hi', { variables: { customer: 'Ada' } }), PRINCIPAL, 'corr-test');
       expect(next.turn).toBe(1);
     });
   });
@@ -330,11 +332,11 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
   describe('delete', () => {
     it('ends the session: no more turns, no history, no second delete; the rows stay for audit', async () => {
       const id = await newSession('chat');
-      await service.continue('chat', id, call('hi'), PRINCIPAL);
+      await service.continue('chat', id, call('hi'), PRINCIPAL, 'corr-test');
 
       await service.delete('chat', id, PRINCIPAL);
 
-      await expect(service.continue('chat', id, call('hi again'), PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
+      await expect(service.continue('chat', id, call('hi again'), PRINCIPAL, 'corr-test')).rejects.toBeInstanceOf(NotFoundError);
       await expect(service.history('chat', id, PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
       await expect(service.delete('chat', id, PRINCIPAL)).rejects.toBeInstanceOf(NotFoundError);
       expect(await sessionRow(id)).toMatchObject({ status: 'deleted', turns: 1 });
@@ -343,7 +345,7 @@ describe('SessionsService on PostgreSQL, with the real runner and the mock model
     it('turns a turn that was running during the delete into NotFoundError, storing nothing', async () => {
       const id = await newSession('slow');
 
-      const running = service.continue('slow', id, call('hi'), PRINCIPAL);
+      const running = service.continue('slow', id, call('hi'), PRINCIPAL, 'corr-test');
       running.catch(() => undefined);
       await sleep(100);
       await service.delete('slow', id, PRINCIPAL);

@@ -58,10 +58,11 @@ function useStrategies(verifier: ApiKeyVerifier): void {
   new OidcStrategy(new OidcVerifier(undefined, pino({ level: 'silent' })));
 }
 
-/** Runs the guard inside a request context, as the request middleware would. */
+/** Runs the guard on a request carrying its context, as the request middleware leaves it. */
 async function activate(guard: AuthenticationGuard, req: TestRequest, handler?: Parameters<typeof contextFor>[1]) {
   const context: RequestContext = { correlationId: 'guard-spec' };
-  const allowed = await requestContext.run(context, () => guard.canActivate(contextFor(req, handler)));
+  requestContext.attach(req, context);
+  const allowed = await guard.canActivate(contextFor(req, handler));
   return { allowed, context };
 }
 
@@ -132,7 +133,13 @@ describe('AuthenticationGuard', () => {
       const { allowed, context } = await activate(guard, req);
 
       expect(allowed).toBe(true);
-      expect(req.user).toEqual({ kind: 'api_key', id: keyPrincipal.id, name: `API key ${keyPrincipal.id}`, roles: [], access: ADMIN_ACCESS });
+      expect(req.user).toEqual({
+        kind: 'api_key',
+        id: keyPrincipal.id,
+        name: `API key ${keyPrincipal.id}`,
+        roles: [],
+        access: ADMIN_ACCESS,
+      });
       expect(context.principal).toEqual(req.user);
     });
 
@@ -153,8 +160,9 @@ describe('AuthenticationGuard', () => {
     ])('refuses %s with UnauthorizedError and names no caller', async (_label, headers) => {
       const req = request(headers);
       const context: RequestContext = { correlationId: 'guard-spec' };
+      requestContext.attach(req, context);
 
-      const outcome = requestContext.run(context, () => guard.canActivate(contextFor(req)));
+      const outcome = guard.canActivate(contextFor(req));
 
       await expect(outcome).rejects.toBeInstanceOf(UnauthorizedError);
       await expect(outcome).rejects.toMatchObject({ code: 'unauthorized' });

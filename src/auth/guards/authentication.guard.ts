@@ -75,7 +75,8 @@ export class AuthenticationGuard implements CanActivate {
     const handler = context.getHandler();
     let scopes = this.scopes.get(controller);
     if (!scopes) this.scopes.set(controller, (scopes = new Map<object, PublicScope | undefined>()));
-    if (!scopes.has(handler)) scopes.set(handler, this.reflector.getAllAndOverride<PublicScope | undefined>(IS_PUBLIC, [handler, controller]));
+    if (!scopes.has(handler))
+      scopes.set(handler, this.reflector.getAllAndOverride<PublicScope | undefined>(IS_PUBLIC, [handler, controller]));
     return scopes.get(handler);
   }
 }
@@ -128,6 +129,6 @@ interface StrategyActions {
 
 function remember(request: Request, principal: Principal): void {
   (request as Request & { user?: Principal }).user = principal;
-  const current = requestContext.current();
-  if (current) current.principal = principal;
+  const context = requestContext.of(request);
+  if (context) context.principal = principal;
 }

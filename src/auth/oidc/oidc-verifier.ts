@@ -1,6 +1,7 @@
 import { decodeProtectedHeader, errors, jwtVerify, type JWTVerifyOptions, type JWTVerifyResult } from 'jose';
 import type { Logger } from 'pino';
 import { UnauthorizedError, UnavailableError } from '../../common/errors/domain-errors.js';
+import { logFields, type RequestContext } from '../../common/request-context/request-context.js';
 import type { AppConfig } from '../../config/configuration.js';
 import type { RoleGrants } from '../access.js';
 import type { Principal } from '../principal.js';
@@ -67,9 +68,10 @@ export class OidcVerifier {
 
   /**
    * The principal of a valid token. Throws UnauthorizedError for a token that is not, and
-   * UnavailableError while the issuer's keys cannot be fetched. Never logs the token.
+   * UnavailableError while the issuer's keys cannot be fetched. Never logs the token; a refusal's
+   * log line names the request of `context`.
    */
-  async verify(token: string): Promise<Principal> {
+  async verify(token: string, context?: RequestContext): Promise<Principal> {
     const { settings, keySet, options } = this;
     if (!settings || !keySet || !options) throw new UnauthorizedError();
     let result: JWTVerifyResult;
@@ -84,13 +86,13 @@ export class OidcVerifier {
       }
       if (!(error instanceof errors.JOSEError)) throw error;
       // The code and jose's message (never the token or its claims) say why, for operators.
-      this.logger.info({ reason: error.code, detail: error.message }, 'OIDC: bearer token refused');
+      this.logger.info({ ...logFields(context), reason: error.code, detail: error.message }, 'OIDC: bearer token refused');
       throw refused();
     }
     const principal = principalFromClaims(settings.issuer, result.payload, settings.rolesClaim, this.roleGrants());
     if (!principal) {
       this.logger.info(
-        { reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED', detail: '"sub" is not a non-empty string' },
+        { ...logFields(context), reason: 'ERR_JWT_CLAIM_VALIDATION_FAILED', detail: '"sub" is not a non-empty string' },
         'OIDC: bearer token refused',
       );
       throw refused();

@@ -9,9 +9,10 @@ import { markRefusal, type Refusal } from './refusal.js';
 
 function appRecording(refusals: Refusal[]) {
   const app = express();
-  app.use((req: Request, _res: Response, next: NextFunction) =>
-    requestContext.run({ correlationId: String(req.headers['x-correlation-id']) }, next),
-  );
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    requestContext.attach(req, { correlationId: String(req.headers['x-correlation-id']) });
+    next();
+  });
   app.use(refusalAuditMiddleware({ record: (refusal) => refusals.push(refusal) }));
   const answer = (status: number, code?: string, principal?: string) => (req: Request & { user?: Partial<Principal> }, res: Response) => {
     if (principal) req.user = { id: principal };

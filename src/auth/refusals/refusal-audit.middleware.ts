@@ -14,7 +14,7 @@ const REFUSED = new Set([401, 403, 429]);
  */
 export function refusalAuditMiddleware(audit: Pick<RefusalAudit, 'record'>) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    const context = requestContext.current();
+    const context = requestContext.of(req);
     let seen = false;
     const done = () => {
       if (seen) return;

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { Strategy } from 'passport-custom';
 import { looksLikeJwt, OidcVerifier } from '../oidc/oidc-verifier.js';
 import type { Principal } from '../principal.js';
+import { requestContext } from '../../common/request-context/request-context.js';
 import { bearerToken } from './bearer.strategy.js';
 
 export const OIDC_STRATEGY = 'oidc';
@@ -23,6 +24,6 @@ export class OidcStrategy extends PassportStrategy(Strategy, OIDC_STRATEGY) {
     if (!this.verifier.configured) return false;
     const token = bearerToken(request.headers.authorization);
     if (!token || !looksLikeJwt(token)) return false;
-    return this.verifier.verify(token);
+    return this.verifier.verify(token, requestContext.of(request));
   }
 }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MethodNotAllowedError } from './domain-errors.js';
 import { toErrorResponse } from './error-table.js';
 import { ERROR_CODE_LOCAL } from '../http/request-middleware.js';
+import { logFields, requestContext } from '../request-context/request-context.js';
 import type { RouteTable } from './route-table.js';
 
 /** The one place where errors become HTTP answers (docs/api.md §2). */
@@ -32,9 +33,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
 export function sendError(request: Request, response: Response, exception: unknown, logger: Logger): void {
   const answer = toErrorResponse(exception);
   if (answer.unexpected) {
-    logger.error({ err: exception, method: request.method, path: request.path }, 'unhandled error');
+    logger.error(
+      { ...logFields(requestContext.of(request)), err: exception, method: request.method, path: request.path },
+      'unhandled error',
+    );
   } else if (answer.status === 503) {
-    logger.warn({ err_message: (exception as Error)?.message, path: request.path }, 'dependency unavailable');
+    logger.warn(
+      { ...logFields(requestContext.of(request)), err_message: (exception as Error)?.message, path: request.path },
+      'dependency unavailable',
+    );
   }
   response.locals[ERROR_CODE_LOCAL] = answer.body.error.code;
   if (response.destroyed) return;

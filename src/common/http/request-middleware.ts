@@ -26,6 +26,7 @@ export function requestMiddleware(logger: Logger, metrics: RequestMetrics, route
     // Read now: middleware mounted under a prefix (the Swagger UI's static files) shortens req.path.
     const path = req.path;
     const context: RequestContext = { correlationId };
+    requestContext.attach(req, context);
     let recorded = false;
     const record = () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -48,8 +49,7 @@ export function requestMiddleware(logger: Logger, metrics: RequestMetrics, route
         'request',
       );
     };
-    // 'close' can fire outside the request's async context, so the context is entered by hand:
-    // AsyncResource.bind did the same but built two deprecation wrappers per request (~40 µs).
+    // The access line is written with the request's context current.
     const done = () => {
       if (recorded) return;
       recorded = true;

@@ -1,25 +1,26 @@
 import type { LoggerService } from '@nestjs/common';
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { requestContext } from '../request-context/request-context.js';
+import { logFields, requestContext } from '../request-context/request-context.js';
 
 /**
- * JSON logs on stdout. Every line written while a request is served carries its
- * `correlation_id` (and the caller's principal id once known), taken from the request context.
+ * JSON logs on stdout. A line written inside `requestContext.run` carries that request's
+ * `correlation_id` (and the caller's principal id once known); code that logs for a request
+ * after an await adds them itself (`logFields`).
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const none = {};
   return pino(
     {
       level,
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
       messageKey: 'msg',
-      mixin() {
+      mixin: () => {
         const context = requestContext.current();
-        if (!context) return {};
-        return context.principal
-          ? { correlation_id: context.correlationId, principal: context.principal.id }
-          : { correlation_id: context.correlationId };
+        return context ? logFields(context) : none;
       },
+      // Outside a request's synchronous part (most lines) the line is written as given, not copied.
+      mixinMergeStrategy: (logged: object, mixed: object) => (mixed === none ? logged : Object.assign(mixed, logged)),
       serializers: { err: serializeError },
       // A second line of defence: credentials must not be logged even if a header object is.
       // Not pino's `redact`: its wildcard paths copy every logged object (~9 KB per line).
