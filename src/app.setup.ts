@@ -16,6 +16,7 @@ import { fastAcceptorOf } from './common/validation/fast-acceptance.js';
 import { findUnstorableText, shorten, unstorableTextMessage } from './common/validation/request-values.js';
 import { answerClientErrors } from './common/http/client-errors.js';
 import { requestMiddleware } from './common/http/request-middleware.js';
+import { presetRequestShapes } from './common/http/request-shape.js';
 import { corsOptions, securityHeaders, varyOnOrigin } from './common/http/security-headers.js';
 import { buildOpenApiDocument, mountSwagger } from './common/http/swagger.js';
 import { NestPinoLogger } from './common/logging/logger.js';
@@ -31,6 +32,7 @@ import { MetricsService } from './metrics/metrics.service.js';
 export async function configureApp(app: NestExpressApplication, config: AppConfig, logger: Logger): Promise<void> {
   app.useLogger(new NestPinoLogger(logger));
   answerClientErrors(app.getHttpServer(), logger);
+  presetRequestShapes(app.getHttpServer());
   app.disable('x-powered-by');
   app.set('etag', false);
   // Which address `request.ip` (rate limits, audit rows) names: docs/security.md "Rate limits".

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { CORRELATION_HEADER, correlationIdFrom } from '../request-context/correlation-id.js';
 import { type RequestContext, requestContext } from '../request-context/request-context.js';
 import { type KnownRoutes, requestLabels } from './endpoint-names.js';
+import { learnRequestShape } from './request-shape.js';
 
 /** Set on `res.locals` by the error path so metrics can count errors by code. */
 export const ERROR_CODE_LOCAL = 'errorCode';
@@ -20,6 +21,7 @@ export interface RequestMetrics {
  */
 export function requestMiddleware(logger: Logger, metrics: RequestMetrics, routes: KnownRoutes) {
   return (req: Request, res: Response, next: NextFunction): void => {
+    learnRequestShape(req);
     const correlationId = correlationIdFrom(req.headers['x-correlation-id']);
     res.setHeader(CORRELATION_HEADER, correlationId);
     const started = process.hrtime.bigint();
