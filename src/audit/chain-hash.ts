@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The hash before the first link: 32 zero bytes, hex. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -51,7 +51,8 @@ export function canonicalize(fields: ChainedFields): string {
 
 /** hash = SHA-256(prev_hash bytes ‖ UTF-8 canonical serialization), hex. */
 export function linkHash(prevHashHex: string, fields: ChainedFields): string {
-  return createHash('sha256').update(Buffer.from(prevHashHex, 'hex')).update(canonicalize(fields), 'utf8').digest('hex');
+  // One-shot over one buffer: a Hash object (a stream) per link cost more than the hashing.
+  return hash('sha256', Buffer.concat([Buffer.from(prevHashHex, 'hex'), Buffer.from(canonicalize(fields), 'utf8')]), 'hex');
 }
 
 export type BrokenReason = 'gap' | 'missing_event' | 'prev_mismatch' | 'hash_mismatch' | 'head_mismatch';
