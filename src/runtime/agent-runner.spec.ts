@@ -85,6 +85,8 @@ agent "refused" {
 class NoDatabaseModule {}
 
 const call = (input: string, extra: Partial<AgentCall> = {}): AgentCall => ({ input, variables: {}, ...extra });
+/** Who called: every run names its request. */
+const ORIGIN = { endpoint: 'invoke', principal: 'key:spec', correlationId: 'runner-spec' } as const;
 
 /** Tokens counted so far for an agent and type (the registry is process-wide: compare deltas). */
 async function tokensCounted(agent: string, type: 'input' | 'output'): Promise<number> {
@@ -176,7 +178,7 @@ describe('AgentRunner', () => {
         call('Hello big world', { variables: { customer: 'Ada' }, temperature: 0.3, maxTokens: 50 }),
       );
 
-      const result = await runner.run(prepared);
+      const result = await runner.run(prepared, { origin: ORIGIN });
 
       expect(modelCalls).toHaveLength(1);
       expect(modelCalls[0].agent).toBe('greeter');
@@ -207,7 +209,10 @@ describe('AgentRunner', () => {
     it('uses the prompt rendered in prepare rather than rendering it again', async () => {
       const prepared = runner.prepare('greeter', call('hi', { variables: { customer: 'Ada' } }));
 
-      await runner.run({ ...prepared, systemPrompt: 'Rendered elsewhere.', call: { ...prepared.call, variables: { customer: 'Bo' } } });
+      await runner.run(
+        { ...prepared, systemPrompt: 'Rendered elsewhere.', call: { ...prepared.call, variables: { customer: 'Bo' } } },
+        { origin: ORIGIN },
+      );
 
       expect(modelCalls[0].call.messages[0]).toEqual({ role: 'system', content: 'Rendered elsewhere.' });
     });
@@ -216,6 +221,7 @@ describe('AgentRunner', () => {
       const prepared = runner.prepare('greeter', call('third', { variables: { customer: 'Ada' } }));
 
       await runner.run(prepared, {
+        origin: ORIGIN,
         history: [
           { role: 'user', content: 'first' },
           { role: 'assistant', content: 'Echo: first' },
@@ -231,7 +237,7 @@ describe('AgentRunner', () => {
     });
 
     it('records tool calls with camelCase fields', async () => {
-      const result = await runner.run(runner.prepare('researcher', call('please lookup cats')));
+      const result = await runner.run(runner.prepare('researcher', call('please lookup cats')), { origin: ORIGIN });
 
       expect(result.toolCalls).toEqual([
         {
@@ -249,7 +255,7 @@ describe('AgentRunner', () => {
     it('counts the tokens of a run in the metrics, under the agent', async () => {
       const before = { input: await tokensCounted('greeter', 'input'), output: await tokensCounted('greeter', 'output') };
 
-      await runner.run(runner.prepare('greeter', call('Hello big world', { variables: { customer: 'Ada' } })));
+      await runner.run(runner.prepare('greeter', call('Hello big world', { variables: { customer: 'Ada' } })), { origin: ORIGIN });
 
       expect(await tokensCounted('greeter', 'input')).toBe(before.input + 8);
       expect(await tokensCounted('greeter', 'output')).toBe(before.output + 4);
@@ -260,7 +266,7 @@ describe('AgentRunner', () => {
       const controller = new AbortController();
       const started = performance.now();
 
-      const run = runner.run(runner.prepare('slow', call('hi')), { signal: controller.signal });
+      const run = runner.run(runner.prepare('slow', call('hi')), { origin: ORIGIN, signal: controller.signal });
       setTimeout(() => controller.abort(new Error('client disconnected')), 20);
 
       await expect(run).rejects.toBeInstanceOf(ClientClosedError);
@@ -272,18 +278,20 @@ describe('AgentRunner', () => {
       const controller = new AbortController();
       controller.abort(new Error('client disconnected'));
 
-      await expect(runner.run(runner.prepare('slow', call('hi')), { signal: controller.signal })).rejects.toBeInstanceOf(ClientClosedError);
+      await expect(runner.run(runner.prepare('slow', call('hi')), { origin: ORIGIN, signal: controller.signal })).rejects.toBeInstanceOf(
+        ClientClosedError,
+      );
     });
 
     it('lets a provider failure out with its own code when nobody aborted', async () => {
-      const failure = runner.run(runner.prepare('refused', call('hi')));
+      const failure = runner.run(runner.prepare('refused', call('hi')), { origin: ORIGIN });
 
       await expect(failure).rejects.not.toBeInstanceOf(ClientClosedError);
       await expect(failure).rejects.toMatchObject({ code: 'provider_error', message: expect.stringContaining('mock/echo?fail=401') });
     });
 
     it('replaces NUL characters in what it returns', async () => {
-      const result = await runner.run(runner.prepare('greeter', call('a\u0000b', { variables: { customer: 'Ada' } })));
+      const result = await runner.run(runner.prepare('greeter', call('a\u0000b', { variables: { customer: 'Ada' } })), { origin: ORIGIN });
 
       expect(result.output).toBe('Echo: a\uFFFDb');
     });

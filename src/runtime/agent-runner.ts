@@ -84,8 +84,6 @@ export interface RunResult extends AgentRunResult {
   answeredBy?: string;
 }
 
-const UNKNOWN_ORIGIN: CallOrigin = { endpoint: 'invoke', principal: 'unknown', correlationId: '' };
-
 /** The one way to run an agent, for invoke, stream, session turns and pipeline steps. */
 @Injectable()
 export class AgentRunner {
@@ -121,9 +119,9 @@ export class AgentRunner {
    * provider errors come out with their own codes; a run whose caller went away ends in
    * `ClientClosedError`, whatever the provider said about the abort.
    */
-  async run(prepared: PreparedRun, options: RunOptions = {}): Promise<RunResult> {
+  async run(prepared: PreparedRun, options: RunOptions & { origin: CallOrigin }): Promise<RunResult> {
     const { agent, profile, call } = prepared;
-    const origin = options.origin ?? UNKNOWN_ORIGIN;
+    const origin = options.origin;
     // Agents without a budget pass at no cost, not even an awaited promise.
     if (!options.admitted && agent.budget) await this.admitAgent(agent, origin);
     const started = performance.now();

@@ -43,6 +43,15 @@ describe('chain hash', () => {
     expect(linkHash(GENESIS_HASH, fields(1))).toBe(expected);
   });
 
+  it('hashes a link after any previous hash, with text beyond ASCII, as the streamed form does', () => {
+    for (let i = 0; i < 20; i++) {
+      const previous = createHash('sha256').update(`previous ${i}`).digest('hex');
+      const link = fields(i, { principal: `oidc:https://idp.example|ünïcødé ${i}`, detail: `{"reason": "💥 ${i}", "x": "\ud800"}` });
+      const streamed = createHash('sha256').update(Buffer.from(previous, 'hex')).update(canonicalize(link), 'utf8').digest('hex');
+      expect(linkHash(previous, link)).toBe(streamed);
+    }
+  });
+
   it('tells null from the text "null" and an empty string, and moves with every field', () => {
     const base = linkHash(GENESIS_HASH, fields(1));
     expect(linkHash(GENESIS_HASH, fields(1, { agent: 'null' }))).not.toBe(base);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { DataSource } from 'typeorm';
+import { logFields, type RequestContext } from '../../common/request-context/request-context.js';
 
 /** The table the `postgres` store counts in; created by migration 1764470300000, never at run time. */
 export const RATE_LIMIT_TABLE = 'rate_limit_buckets';
@@ -70,10 +71,10 @@ export class Limiter {
     return this.options.points;
   }
 
-  /** Counts one request for `key`. */
-  async consume(key: string): Promise<LimitState> {
+  /** Counts one request for `key`; `request` names the request in a store outage's log line. */
+  async consume(key: string, request?: RequestContext): Promise<LimitState> {
     try {
-      return this.state(await this.run((limiter) => limiter.consume(key)), true);
+      return this.state(await this.run((limiter) => limiter.consume(key), request), true);
     } catch (error) {
       if (error instanceof RateLimiterRes) return this.state(error, false);
       throw error;
@@ -81,19 +82,19 @@ export class Limiter {
   }
 
   /** Milliseconds until `key` may be counted again (0: not over its limit). */
-  async blockedForMs(key: string): Promise<number> {
-    const current = await this.run((limiter) => limiter.get(key));
+  async blockedForMs(key: string, request?: RequestContext): Promise<number> {
+    const current = await this.run((limiter) => limiter.get(key), request);
     if (!current || current.consumedPoints <= this.options.points) return 0;
     return Math.max(current.msBeforeNext, 1);
   }
 
-  private async run<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>): Promise<T> {
+  private async run<T>(operation: (limiter: RateLimiterAbstract) => Promise<T>, request: RequestContext | undefined): Promise<T> {
     if (!this.shared) return operation(this.local);
     try {
       return await withTimeout(operation(this.shared), STORE_TIMEOUT_MS);
     } catch (error) {
       if (error instanceof RateLimiterRes) throw error;
-      this.logOutage(error);
+      this.logOutage(error, request);
       return operation(this.local);
     }
   }
@@ -107,12 +108,12 @@ export class Limiter {
     };
   }
 
-  private logOutage(error: unknown): void {
+  private logOutage(error: unknown, request: RequestContext | undefined): void {
     const now = Date.now();
     if (now - this.lastOutageLog < OUTAGE_LOG_INTERVAL_MS) return;
     this.lastOutageLog = now;
     this.options.logger.warn(
-      { limiter: this.options.name, err_message: error instanceof Error ? error.message : String(error) },
+      { ...logFields(request), limiter: this.options.name, err_message: error instanceof Error ? error.message : String(error) },
       'rate-limit store unavailable: counting in this replica until it answers',
     );
   }

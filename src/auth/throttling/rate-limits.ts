@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { RateLimitedError } from '../../common/errors/domain-errors.js';
 import { LOGGER } from '../../common/logging/logging.module.js';
+import { requestContext } from '../../common/request-context/request-context.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/configuration.js';
 import type { RateLimit } from '../../config/parsers.js';
@@ -70,7 +71,7 @@ export class RequestRateLimiter {
     const principal = request.user;
     const key =
       principal && principal.kind !== 'anonymous' ? `principal:${principal.id}` : `address:${addressBucket(clientAddress(request))}`;
-    const state = await this.limiter.consume(key);
+    const state = await this.limiter.consume(key, requestContext.of(request));
     setRateLimitHeaders(response, state);
     if (!state.allowed) {
       markRefusal(response, 'rate_limited');
@@ -116,14 +117,14 @@ export class AuthFailureThrottle {
   /** Refuses a request from a blocked address before its credentials are looked at. */
   async refuseIfBlocked(request: Request, response: Response): Promise<void> {
     if (!this.limiter) return;
-    const ms = await this.limiter.blockedForMs(addressKey(request));
+    const ms = await this.limiter.blockedForMs(addressKey(request), requestContext.of(request));
     if (ms > 0) throw throttled(response, ms);
   }
 
   /** Counts one invalid credential; the one over the limit starts the block and is refused with it. */
   async recordFailure(request: Request, response: Response): Promise<void> {
     if (!this.limiter) return;
-    const state = await this.limiter.consume(addressKey(request));
+    const state = await this.limiter.consume(addressKey(request), requestContext.of(request));
     if (!state.allowed) throw throttled(response, state.msBeforeReset);
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, type Server, ServerResponse } from 'node:http';
 import { type AddressInfo, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -77,19 +77,31 @@ describe('presetRequestShapes', () => {
   });
 
   it('leaves what Express and Node read unchanged: values, listener counting, status', () => {
-    const req = new IncomingMessage(new Socket());
-    const res = { locals: undefined } as unknown as ServerResponse;
-    const before = req.listenerCount('data');
-    presetRequestShape(req, res);
-    const fields = req as unknown as Record<string, unknown>;
+    const fresh = () => {
+      const req = new IncomingMessage(new Socket());
+      return { req, res: new ServerResponse(req) };
+    };
+    const plain = fresh();
+    const preset = fresh();
+    presetRequestShape(preset.req, preset.res);
+    const fields = preset.req as unknown as Record<string, unknown>;
     for (const key of ['res', 'next', 'baseUrl', 'originalUrl', '_parsedUrl', 'params', 'body', 'route', 'user']) {
-      expect(Object.hasOwn(req, key), key).toBe(true);
-      expect(fields[key], key).toBeUndefined();
+      expect(Object.hasOwn(preset.req, key), key).toBe(true);
+      expect(fields[key], key).toBe((plain.req as unknown as Record<string, unknown>)[key]);
     }
-    expect(requestContext.of(req as Request)).toBeUndefined();
-    req.on('data', () => undefined);
-    expect(req.listenerCount('data')).toBe(before + 1);
-    expect(res.statusCode).toBe(200);
-    expect(res.statusMessage).toBeUndefined();
+    expect(requestContext.of(preset.req as Request)).toBeUndefined();
+    for (const { req, res } of [plain, preset]) {
+      req.on('data', () => undefined);
+      req.on('end', () => undefined);
+      req.removeAllListeners('end');
+      res.writeHead(404);
+    }
+    expect(preset.req.eventNames()).toEqual(plain.req.eventNames());
+    expect(preset.req.listenerCount('data')).toBe(1);
+    expect((preset.req as unknown as { _eventsCount: number })._eventsCount).toBe(
+      (plain.req as unknown as { _eventsCount: number })._eventsCount,
+    );
+    expect([preset.res.statusCode, preset.res.statusMessage]).toEqual([plain.res.statusCode, plain.res.statusMessage]);
+    expect([preset.res.statusCode, preset.res.statusMessage]).toEqual([404, 'Not Found']);
   });
 });
