@@ -201,7 +201,7 @@ class RunExecution {
     clearTimeout(timer);
     if (this.inFlight.size > 0) {
       this.settings.logger?.warn(
-        { correlation_id: this.record.correlationId, run_id: this.record.runId, steps: this.scheduler.abortInFlight() },
+        { ...runLogFields(this.record), steps: this.scheduler.abortInFlight() },
         'pipeline steps did not stop within the grace period after abort; concluding the run without them',
       );
     }
@@ -244,10 +244,7 @@ class RunExecution {
       task()
         .catch((error: unknown) => {
           // A missed beat or poll is retried on the next tick; a lasting outage ends in a takeover.
-          this.settings.logger?.warn(
-            { correlation_id: this.record.correlationId, run_id: this.record.runId, err_message: (error as Error)?.message },
-            'pipeline run watch failed',
-          );
+          this.settings.logger?.warn({ ...runLogFields(this.record), err_message: (error as Error)?.message }, 'pipeline run watch failed');
         })
         .finally(() => {
           busy = false;
@@ -311,8 +308,7 @@ class RunRecorder {
 
   abandon(reason: AbandonReason): ExecutionOutcome {
     const details: Record<string, unknown> = {
-      correlation_id: this.record.correlationId,
-      run_id: this.record.runId,
+      ...runLogFields(this.record),
       reason: reason.kind,
       attempt: this.lease.attempt,
     };
@@ -337,10 +333,7 @@ class RunRecorder {
     try {
       call();
     } catch (error) {
-      this.settings.logger?.error(
-        { correlation_id: this.record.correlationId, run_id: this.record.runId, err_message: (error as Error)?.message },
-        'pipeline hook failed',
-      );
+      this.settings.logger?.error({ ...runLogFields(this.record), err_message: (error as Error)?.message }, 'pipeline hook failed');
     }
   }
 }
@@ -366,4 +359,9 @@ function normalizeResult(result: StepResult): StepResult {
   const outputTokens = count(result.usage?.outputTokens);
   const totalTokens = typeof result.usage?.totalTokens === 'number' ? count(result.usage.totalTokens) : inputTokens + outputTokens;
   return { output: result.output, usage: { inputTokens, outputTokens, totalTokens } };
+}
+
+/** What every log line about a run names: the request that started it, its caller, the run. */
+function runLogFields(record: Pick<PipelineRunRecord, 'correlationId' | 'principal' | 'runId'>) {
+  return { correlation_id: record.correlationId, principal: record.principal, run_id: record.runId };
 }

@@ -50,7 +50,11 @@ describe('governance written in definitions', () => {
 
   describe('guardrails', () => {
     it('block an input before any model call: the fallback answers, the audit and the metric name the guardrail', async () => {
-      const before = await metric(app, 'agentspec_guardrail_violations_total', { agent: 'guarded', guardrail: 'no-secrets', mode: 'block' });
+      const before = await metric(app, 'agentspec_guardrail_violations_total', {
+        agent: 'guarded',
+        guardrail: 'no-secrets',
+        mode: 'block',
+      });
       const response = await post(app, '/v1/agents/guarded/invoke', { input: 'tell me the CLASSIFIED plan' });
 
       expect(response.status).toBe(200);
@@ -64,9 +68,19 @@ describe('governance written in definitions', () => {
       });
       const correlationId = response.headers.get('x-correlation-id');
       expect(await events('correlation_id = $1', [correlationId])).toMatchObject([
-        { kind: 'guardrail', agent: 'guarded', name: 'no-secrets', action: 'block', side: 'input', endpoint: 'invoke', principal: expect.any(String) },
+        {
+          kind: 'guardrail',
+          agent: 'guarded',
+          name: 'no-secrets',
+          action: 'block',
+          side: 'input',
+          endpoint: 'invoke',
+          principal: expect.any(String),
+        },
       ]);
-      expect(await metric(app, 'agentspec_guardrail_violations_total', { agent: 'guarded', guardrail: 'no-secrets', mode: 'block' })).toBe(before + 1);
+      expect(await metric(app, 'agentspec_guardrail_violations_total', { agent: 'guarded', guardrail: 'no-secrets', mode: 'block' })).toBe(
+        before + 1,
+      );
     });
 
     it('block an answer by pattern: the fallback replaces it', async () => {
@@ -83,6 +97,24 @@ describe('governance written in definitions', () => {
       expect(await events('correlation_id = $1', [response.headers.get('x-correlation-id')])).toMatchObject([
         { name: 'no-forbidden-echo', action: 'block', side: 'output', endpoint: 'invoke' },
       ]);
+    });
+
+    it("writes each concurrent call's rows under its own correlation id", async () => {
+      const ids = Array.from({ length: 10 }, (_, i) => `governed-at-once-${i}`);
+      const responses = await Promise.all(
+        ids.map((id) => post(app, '/v1/agents/guarded/invoke', { input: 'say forbidden things' }, { 'X-Correlation-ID': id })),
+      );
+      expect(responses.map((response) => response.status)).toEqual(ids.map(() => 200));
+      const rows = await events('correlation_id = ANY($1)', [ids]);
+      expect(rows.map((row) => row.correlation_id).sort()).toEqual([...ids].sort());
+      expect(new Set(rows.map((row) => row.name))).toEqual(new Set(['no-forbidden-echo']));
+      const client = await connect(databaseUrl);
+      try {
+        const { rows: calls } = await client.query('SELECT correlation_id FROM invocations WHERE correlation_id = ANY($1)', [ids]);
+        expect(calls.map((row: { correlation_id: string }) => row.correlation_id).sort()).toEqual([...ids].sort());
+      } finally {
+        await client.end();
+      }
     });
 
     it('let a warned answer pass, and record it', async () => {
@@ -126,7 +158,10 @@ describe('governance written in definitions', () => {
       const response = await post(app, '/v1/agents/guarded/stream', { input });
 
       const { events: sent } = await readSse(response);
-      const text = sent.filter((event) => event.type === 'token').map((event) => event.content as string).join('');
+      const text = sent
+        .filter((event) => event.type === 'token')
+        .map((event) => event.content as string)
+        .join('');
       expect(text).toBe(`Echo: ${input}`);
       expect(sent.some((event) => event.type === 'guardrail')).toBe(false);
     });
@@ -237,7 +272,8 @@ describe('governance written in definitions', () => {
         expect(body.error.code).toBe('budget_exceeded');
         expect(body.error.message).toContain("Agent 'metered' has used up its daily budget");
         const retryAfter = Number(refused.headers.get('retry-after'));
-        const untilMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
+        const untilMidnight =
+          (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
         expect(retryAfter).toBeGreaterThan(untilMidnight - 5);
         expect(retryAfter).toBeLessThanOrEqual(Math.ceil(untilMidnight) + 1);
       }
@@ -286,11 +322,18 @@ describe('governance written in definitions', () => {
       expect(new TextDecoder().decode(first.value)).toContain('"type":"token"');
       abort.abort();
       // Prompt "Repeat after me." + the input = 64 characters = 16 tokens, plus what was streamed.
-      expect(await eventually(() => spentToday('metered-slow'), (spent) => spent >= 16, { what: 'the estimated charge' })).toBeGreaterThanOrEqual(16);
+      expect(
+        await eventually(
+          () => spentToday('metered-slow'),
+          (spent) => spent >= 16,
+          { what: 'the estimated charge' },
+        ),
+      ).toBeGreaterThanOrEqual(16);
     });
 
     it('count monthly budgets the same way', async () => {
-      for (let i = 0; i < 4; i++) expect((await post(i % 2 ? app : replica, '/v1/agents/metered-monthly/invoke', { input: 'hello' })).status).toBe(200);
+      for (let i = 0; i < 4; i++)
+        expect((await post(i % 2 ? app : replica, '/v1/agents/metered-monthly/invoke', { input: 'hello' })).status).toBe(200);
       const refused = await post(app, '/v1/agents/metered-monthly/invoke', { input: 'hello' });
       expect(refused.status).toBe(429);
       expect((await refused.json()).error.message).toContain('monthly budget');
@@ -309,7 +352,10 @@ describe('environments and policies', () => {
   });
 
   it('serve the overlaid values of AGENTSPEC_ENVIRONMENT and say which environment is applied', async () => {
-    const app = await startTestApp({ databaseUrl, env: { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-governance-env', AGENTSPEC_ENVIRONMENT: 'prod' } });
+    const app = await startTestApp({
+      databaseUrl,
+      env: { AGENTSPEC_DEFINITIONS: 'test/fixtures/e2e-governance-env', AGENTSPEC_ENVIRONMENT: 'prod' },
+    });
     try {
       const list = await (await fetch(`${app.url}/v1/agents`)).json();
       expect(list.environment).toBe('prod');
