@@ -173,16 +173,19 @@ describe('audit API', () => {
     expect(body.error.details?.map((detail) => detail.field)).toContain(field);
   });
 
-  it.each(['export?format=jsonl&', 'export?format=csv&', 'events?'])('refuses a timestamp JS or PostgreSQL cannot represent: /v1/audit/%s', async (route) => {
-    for (const [query, field] of [
-      ['since=2026-01-01T00:00:60Z', 'since'],
-      ['until=0000-01-01T00:00:00Z', 'until'],
-    ]) {
-      const response = await call('GET', `/v1/audit/${route}${query}`, AUDITOR);
-      expect(response.status, query).toBe(400);
-      expect(((await response.json()) as { error: { details: { field: string }[] } }).error.details.map((d) => d.field)).toContain(field);
-    }
-  });
+  it.each(['export?format=jsonl&', 'export?format=csv&', 'events?'])(
+    'refuses a timestamp JS or PostgreSQL cannot represent: /v1/audit/%s',
+    async (route) => {
+      for (const [query, field] of [
+        ['since=2026-01-01T00:00:60Z', 'since'],
+        ['until=0000-01-01T00:00:00Z', 'until'],
+      ]) {
+        const response = await call('GET', `/v1/audit/${route}${query}`, AUDITOR);
+        expect(response.status, query).toBe(400);
+        expect(((await response.json()) as { error: { details: { field: string }[] } }).error.details.map((d) => d.field)).toContain(field);
+      }
+    },
+  );
 
   it('takes since/until to the microsecond: the inclusive and exclusive boundaries stay exact', async () => {
     const [event] = (await page('kind=invocation&limit=1')).events;
@@ -205,7 +208,9 @@ describe('audit API', () => {
     const first = await page(`${ACTIVITY}&limit=2`);
     expect(first.next_cursor).not.toBeNull();
     const cursor = first.next_cursor!;
-    expect((await page(`kind=session_deleted,pipeline_run,session_turn,session_created,invocation&limit=3&cursor=${cursor}`)).events.length).toBe(3);
+    expect(
+      (await page(`kind=session_deleted,pipeline_run,session_turn,session_created,invocation&limit=3&cursor=${cursor}`)).events.length,
+    ).toBe(3);
     for (const query of [`kind=invocation&limit=2`, `limit=2`, `${ACTIVITY}&limit=2&agent=support`, `${ACTIVITY}&since=2026-01-01`]) {
       const response = await call('GET', `/v1/audit/events?${query}&cursor=${cursor}`, AUDITOR);
       const body = (await response.json()) as { error: { code: string; message: string; details: { field: string }[] } };
@@ -245,6 +250,16 @@ describe('audit API', () => {
       await blocker.query('ROLLBACK').catch(() => undefined);
       await blocker.end();
     }
+    // And it recovers: the pool may hand out the terminated connection once more (503) before it
+    // has noticed the connection's end; an export then works again.
+    await eventually(
+      async () => {
+        const again = await call('GET', `/v1/audit/export?format=${format}&kind=invocation`, AUDITOR);
+        await again.arrayBuffer();
+        return again.status === 200;
+      },
+      { what: 'the export to work again after the terminated connection' },
+    );
   });
 
   it('exports JSON lines as a streamed attachment, the same events as the list', async () => {
