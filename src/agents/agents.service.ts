@@ -7,6 +7,7 @@ import { toAnswerExtras, toToolCallDto, toUsageDto } from '../common/dto/agent-r
 import { ClientClosedError, NotFoundError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
+import { requestLogFields } from '../common/request-context/request-context.js';
 import { BudgetService } from '../governance/budget.service.js';
 import { ZERO_USAGE } from '../providers/model-provider.js';
 import type { AgentCall } from '../runtime/agent-call.js';
@@ -40,7 +41,7 @@ export class AgentsService {
     const agents = this.catalog.listAgents().filter((agent) => maySeeAgent(principal.access, agent.name));
     const spend = await this.budgets.spendFor(agents).catch((error: unknown) => {
       this.logger.warn(
-        { correlation_id: correlationId, principal: principal.id, err_message: (error as Error).message },
+        { ...requestLogFields(correlationId, principal.id), err_message: (error as Error).message },
         'agent spend left out of the listing: the database could not be read',
       );
       return undefined;

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { requestLogFields, type RequestLogFields } from '../common/request-context/request-context.js';
 
 /** Where a governed call came from: the audit names it so a row can be traced back. */
 export interface CallOrigin {
@@ -13,8 +14,8 @@ export interface CallOrigin {
 }
 
 /** What a log line written for this call carries (as the logger adds it inside a request). */
-export function originLogFields(origin: CallOrigin): { correlation_id: string; principal: string } {
-  return { correlation_id: origin.correlationId, principal: origin.principal };
+export function originLogFields(origin: CallOrigin): RequestLogFields {
+  return requestLogFields(origin.correlationId, origin.principal);
 }
 
 export interface GovernanceEvent {
@@ -24,8 +25,8 @@ export interface GovernanceEvent {
   name: string;
   action: 'block' | 'warn' | 'refuse' | 'retry' | 'delegate';
   side?: 'input' | 'output' | 'tool';
+  /** Who called, through which route, in which request (its correlation id). */
   origin: CallOrigin;
-  correlationId: string;
   detail?: Record<string, unknown>;
 }
 
@@ -49,7 +50,7 @@ export class GovernanceEventsRepository {
         events.map((event) => event.side ?? null),
         events.map((event) => event.origin.endpoint),
         events.map((event) => event.origin.principal),
-        events.map((event) => event.correlationId),
+        events.map((event) => event.origin.correlationId),
         events.map((event) => event.origin.sessionId ?? null),
         events.map((event) => event.origin.runId ?? null),
         events.map((event) => event.origin.step ?? null),

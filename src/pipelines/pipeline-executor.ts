@@ -1,4 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { requestLogFields } from '../common/request-context/request-context.js';
 import { toStepError } from '../common/errors/error-table.js';
 import { sumUsage } from '../providers/model-provider.js';
 import { PipelineDefinitionError, PipelineGraph, type GraphStep } from './pipeline-graph.js';
@@ -363,5 +364,5 @@ function normalizeResult(result: StepResult): StepResult {
 
 /** What every log line about a run names: the request that started it, its caller, the run. */
 function runLogFields(record: Pick<PipelineRunRecord, 'correlationId' | 'principal' | 'runId'>) {
-  return { correlation_id: record.correlationId, principal: record.principal, run_id: record.runId };
+  return { ...requestLogFields(record.correlationId, record.principal), run_id: record.runId };
 }

@@ -426,14 +426,14 @@ export class AgentRunner {
    * written is logged, not answered with an error: what it records has happened already (while
    * the database is away, the call's own audit row fails the call anyway).
    */
-  private async audit(events: readonly Omit<GovernanceEvent, 'correlationId'>[]): Promise<void> {
+  private async audit(events: readonly GovernanceEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const origin = events[0].origin;
-    await this.events
-      .insertMany(events.map((event) => ({ ...event, correlationId: event.origin.correlationId })))
-      .catch((error: unknown) => {
-        this.logger.error({ ...originLogFields(origin), err_message: (error as Error).message }, 'could not write a governance audit row');
-      });
+    await this.events.insertMany(events).catch((error: unknown) => {
+      this.logger.error(
+        { ...originLogFields(events[0].origin), err_message: (error as Error).message },
+        'could not write a governance audit row',
+      );
+    });
   }
 }
 

@@ -6,6 +6,7 @@ import { toToolCallDto, toTurnResponse, toUsageDto, type ContinueSessionResponse
 import { NotFoundError, SessionBusyError } from '../common/errors/domain-errors.js';
 import { errorCodeOf } from '../common/errors/error-table.js';
 import { LOGGER } from '../common/logging/logging.module.js';
+import { requestLogFields } from '../common/request-context/request-context.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import type { AgentRunResult } from '../engine/agent-loop.js';
@@ -197,8 +198,7 @@ export class SessionsService implements SessionTurns {
       if (attempt >= 15) {
         this.logger.warn(
           {
-            correlation_id: failure.correlationId,
-            principal: failure.principal,
+            ...requestLogFields(failure.correlationId, failure.principal),
             session_id: lease.sessionId,
             err_message: (error as Error).message,
           },

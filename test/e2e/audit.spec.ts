@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, createTestDatabase } from '../support/database.js';
 import { eventually } from '../support/eventually.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
+import type { AuditEventDto } from '../../src/audit/dto/audit.dto.js';
 
 /**
  * The audit API over HTTP (docs/audit.md), with the principals of test/fixtures/e2e-authorization:
@@ -22,20 +23,8 @@ const AUDITOR = { 'X-API-Key': KEYS.E2E_AUDIT_KEY };
 /** Everything but refusals, whose number grows with every refused call of this file. */
 const ACTIVITY = 'kind=invocation,session_created,session_turn,session_deleted,pipeline_run';
 
-interface AuditEvent {
-  id: string;
-  seq: number | null;
-  at: string;
-  kind: string;
-  outcome: string;
-  principal: string | null;
-  agent: string | null;
-  pipeline: string | null;
-  session_id: string | null;
-  run_id: string | null;
-  correlation_id: string | null;
-  detail: Record<string, unknown>;
-}
+/** The wire form of an event, as the API documents it. */
+type AuditEvent = AuditEventDto;
 interface Page {
   events: AuditEvent[];
   next_cursor: string | null;

@@ -4,20 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuditChainRepository } from '../../src/audit/audit-chain.repository.js';
 import { SessionsRepository } from '../../src/sessions/sessions.repository.js';
 import { connect, createMigratedDatabase } from '../support/database.js';
+import type { AuditEventRecord } from '../../src/audit/audit-events.repository.js';
 
-interface EventRow {
-  id: string;
-  at: Date;
-  kind: string;
-  outcome: string;
-  principal: string | null;
-  agent: string | null;
-  pipeline: string | null;
-  session_id: string | null;
-  run_id: string | null;
-  correlation_id: string | null;
-  detail: Record<string, unknown>;
-}
+/** A stored event as `SELECT *` reads it (no seal, no microsecond text). */
+type EventRow = Omit<AuditEventRecord, 'seq' | 'at_us'>;
 
 /**
  * Every record table writes its audit event through the triggers of migration 1764490200000,

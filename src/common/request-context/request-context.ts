@@ -65,10 +65,17 @@ export function correlationIdOf(request: Request): string {
   return requestContext.of(request)?.correlationId ?? '';
 }
 
+export interface RequestLogFields {
+  correlation_id: string;
+  principal?: string;
+}
+
 /** The fields a log line of a request carries: its correlation id, and the caller once known. */
-export function logFields(context: RequestContext | undefined): { correlation_id?: string; principal?: string } {
-  if (!context) return {};
-  return context.principal
-    ? { correlation_id: context.correlationId, principal: context.principal.id }
-    : { correlation_id: context.correlationId };
+export function requestLogFields(correlationId: string, principal: string | undefined): RequestLogFields {
+  return principal === undefined ? { correlation_id: correlationId } : { correlation_id: correlationId, principal };
+}
+
+/** `requestLogFields` of a request's context; nothing outside a request. */
+export function logFields(context: RequestContext | undefined): RequestLogFields | Record<string, never> {
+  return context ? requestLogFields(context.correlationId, context.principal?.id) : {};
 }
