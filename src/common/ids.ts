@@ -15,17 +15,34 @@ let offset = 0;
  * ids are made twice per invoke (correlation id, audit row).
  */
 export function newUlid(): string {
-  if (offset + RANDOM_CHARS > POOL_SIZE) {
-    pool = randomBytes(POOL_SIZE);
-    offset = 0;
-  }
+  const start = draw(RANDOM_CHARS);
   let time = Date.now();
   const chars = new Array<string>(26);
   for (let index = 9; index >= 0; index--) {
     chars[index] = ALPHABET[time % 32];
     time = Math.floor(time / 32);
   }
-  for (let index = 10; index < 26; index++) chars[index] = ALPHABET[pool[offset++] & 31];
+  for (let index = 10; index < 26; index++) chars[index] = ALPHABET[pool[start + index - 10] & 31];
   return chars.join('');
 }
 
+/**
+ * `bytes` random bytes from the same pooled CSPRNG buffer, base64url: an unguessable token
+ * for the process's own use (a session turn's lease), made once per request.
+ */
+export function newToken(bytes = 16): string {
+  if (!Number.isSafeInteger(bytes) || bytes < 1 || bytes > POOL_SIZE) throw new RangeError(`token size must be 1..${POOL_SIZE} bytes`);
+  const start = draw(bytes);
+  return pool.toString('base64url', start, start + bytes);
+}
+
+/** Reserves `count` unused bytes of the pool (refilled when short) and returns where they start; each byte is handed out once. */
+function draw(count: number): number {
+  if (offset + count > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    offset = 0;
+  }
+  const start = offset;
+  offset += count;
+  return start;
+}

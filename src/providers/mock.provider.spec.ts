@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MockProvider, splitWords } from './mock.provider.js';
+import { MockProvider, countWords, splitWords } from './mock.provider.js';
 import { type ChatMessage, type ChatRequest, type ChatStreamEvent, type ToolSpec } from './model-provider.js';
 import { collect, providerFailure } from '../../test/support/provider-assertions.js';
 
@@ -187,7 +187,9 @@ describe('MockProvider tool-call demo', () => {
   });
 
   it('matches whole tool names only', async () => {
-    const response = await mock.chat(ask('echo', 'do some research on calculus', { tools: [searchTool, calculatorTool, { ...calculatorTool, name: 'search' }] }));
+    const response = await mock.chat(
+      ask('echo', 'do some research on calculus', { tools: [searchTool, calculatorTool, { ...calculatorTool, name: 'search' }] }),
+    );
     expect(response.toolCalls).toEqual([]);
     expect(response.content).toBe('Echo: do some research on calculus');
   });
@@ -349,5 +351,43 @@ describe('MockProvider options', () => {
     const err = await providerFailure(mock.chat(ask('echo?speed=fast', 'hi')));
     expect(err.message).toMatch(/^mock\/echo\?speed=fast: unknown mock option "speed"/);
     expect(err.retryable).toBe(false);
+  });
+
+  it('counts words exactly as /\\S+/g does, every JavaScript whitespace included', () => {
+    const pieces = [
+      'a',
+      'word',
+      'é',
+      '𝒳',
+      '\u200b',
+      ' ',
+      '\t',
+      '\n',
+      '\v',
+      '\f',
+      '\r',
+      '\u00a0',
+      '\u1680',
+      '\u2000',
+      '\u200a',
+      '\u2028',
+      '\u2029',
+      '\u202f',
+      '\u205f',
+      '\u3000',
+      '\ufeff',
+      '\u0085',
+      '\u180e',
+    ];
+    let seed = 7;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    for (let run = 0; run < 2000; run++) {
+      const text = Array.from({ length: next() % 12 }, () => pieces[next() % pieces.length]).join('');
+      expect(countWords(text), JSON.stringify(text)).toBe(text.match(/\S+/g)?.length ?? 0);
+    }
+    for (let code = 0; code < 0x10000; code++) {
+      const text = `a${String.fromCharCode(code)}b`;
+      expect(countWords(text), code.toString(16)).toBe(text.match(/\S+/g)?.length ?? 0);
+    }
   });
 });

@@ -4,6 +4,7 @@ import { DataSource, type QueryRunner } from 'typeorm';
 import { preparedRows, preparedStatement } from '../database/prepared-query.js';
 import { queryRows } from '../database/query-rows.js';
 import { SessionBusyError } from '../common/errors/domain-errors.js';
+import { newToken } from '../common/ids.js';
 import { ToolCallDto, UsageDto } from '../common/dto/agent-run.dto.js';
 
 /**
@@ -280,7 +281,7 @@ export class SessionsRepository {
     assertCount('leaseMs', options.leaseMs, 1);
     const window = options.memoryMessages;
     if (window !== undefined) assertCount('memoryMessages', window, 0);
-    const token = randomBytes(16).toString('base64url');
+    const token = newToken(16);
     // `seen` reads the statement's snapshot: when the UPDATE lost a race for the row, the
     // session still existed, so the loser is told "busy" rather than "not found". The window is
     // read in that snapshot too; when the claim waited for a turn that committed after it was
