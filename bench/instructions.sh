@@ -9,7 +9,7 @@
 #
 # Needs valgrind and a PostgreSQL server (a database agentspec_bench_instr_<pid> is created there, then dropped).
 # Extra environment for the app (say LOG_LEVEL=warn, to price one feature) is passed through;
-# ONLY=express,nest,app picks servers, APP_NODE_ARGS adds node options to the app (see
+# ONLY=express,nest,app,turn picks servers (turn: the app answering session turns, not part of the default), APP_NODE_ARGS adds node options to the app (see
 # bench/instructions-features.sh), PROFILE_DIR keeps the callgrind files for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,16 @@ measure() {
   echo $! >"$WORK/pid"
   wait_for "http://127.0.0.1:$port$probe"
   local pid; pid=$(cat "$WORK/pid")
-  local load=(node_modules/.bin/autocannon -c 10 -t 60 -m POST -H content-type=application/json -H "$header" -b "$BODY" "http://127.0.0.1:$port/v1/agents/bench-echo/invoke")
+  local target=/v1/agents/bench-echo/invoke connections=10
+  if [ -n "${TURNS:-}" ]; then
+    # Session turns: one session, one connection (a session answers one turn at a time); the
+    # memory window fills to its 50 messages during the warm-up, as in a long conversation.
+    local session
+    session=$(curl -sf -X POST -H content-type:application/json -H "$header" -d '{}' "http://127.0.0.1:$port/v1/agents/bench-echo/sessions" |
+      node -pe 'JSON.parse(require("fs").readFileSync(0, "utf8")).session_id')
+    target=/v1/agents/bench-echo/sessions/$session/continue connections=1
+  fi
+  local load=(node_modules/.bin/autocannon -c "$connections" -t 60 -m POST -H content-type=application/json -H "$header" -b "$BODY" "http://127.0.0.1:$port$target")
   "${load[@]}" -a "$WARM" >/dev/null 2>&1
   sleep 3 # the warm-up's last compilations and collections, uncounted
   # First an idle window: timers (the managed-key refresh every second, the sessions gauge, …)
@@ -74,13 +83,18 @@ console.log(label.padEnd(18), String(net).padStart(10), 'instructions/request', 
 " "$WORK/load.json" "$label" "$total" "$idle" "$idle_ms"
 }
 
-want() { [ -z "${ONLY:-}" ] || [[ ",$ONLY," == *",$1,"* ]]; }
-want app && database create
+want() { { [ -z "${ONLY:-}" ] && [ "$1" != turn ]; } || [[ ",${ONLY:-}," == *",$1,"* ]]; }
+{ want app || want turn; } && database create
 want express && measure express "$(free_port)" /ping "x-unused: 1" -- node dist/bench/express-floor.js
 want nest && measure "bare Nest" "$(free_port)" /ping "x-unused: 1" -- node dist/bench/nest-floor.js
 # The pipeline worker polls the database on a timer: under valgrind its cost per request grows
 # with the run's wall-clock time (2.16 M to 2.76 M per request for one build, depending on the
 # machine's load), so it is off here; invoke does not use it.
-want app || exit 0
-DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias AGENTSPEC_PIPELINE_WORKER=false \
-  measure "${APP_LABEL:-app}" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
+if want app; then
+  DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias AGENTSPEC_PIPELINE_WORKER=false \
+    measure "${APP_LABEL:-app}" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
+fi
+if want turn; then
+  DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias AGENTSPEC_PIPELINE_WORKER=false TURNS=1 \
+    measure "${APP_LABEL:-session turn}" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
+fi

@@ -1,7 +1,9 @@
 import { loadavg, cpus } from 'node:os';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { benchDatabase, startServer, type Figures } from './support.js';
+import { createDataSource } from '../src/database/data-source.js';
+import { SessionsRepository } from '../src/sessions/sessions.repository.js';
+import { benchDatabase, postgresCpuMs, processCpuMs, startServer, type Figures } from './support.js';
 
 const ADMIN_KEY = 'bench-key-0123456789abcdef';
 const USER_KEY = 'bench-user-key-0123456789abcdef';
@@ -56,6 +58,75 @@ async function turnLoops(
   return { latencies, statuses };
 }
 
+interface CpuReading {
+  server: number;
+  postgres: number | undefined;
+  client: number;
+}
+
+/** CPU used so far (ms) by the server (when given), PostgreSQL (when local) and this process. */
+async function cpuNow(serverPid?: number): Promise<CpuReading> {
+  const own = process.cpuUsage();
+  return {
+    server: serverPid === undefined ? 0 : await processCpuMs(serverPid),
+    postgres: await postgresCpuMs(),
+    client: (own.user + own.system) / 1000,
+  };
+}
+
+/** Milliseconds of CPU per turn between two readings, of the parts named. */
+function cpuPerTurn(before: CpuReading, after: CpuReading, turns: number, parts: (keyof CpuReading)[]): string {
+  const each = (part: keyof CpuReading) => {
+    const [from, to] = [before[part], after[part]];
+    return from === undefined || to === undefined || turns === 0 ? 'n/a' : ((to - from) / turns).toFixed(2);
+  };
+  return parts.map(each).join(' / ');
+}
+
+/** Claim and store turns straight through the repository, one loop per session, for `durationMs`. */
+async function repositoryTurns(url: string, ids: readonly string[], durationMs: number): Promise<{ turnsPerSecond: number; cpu: string }> {
+  const dataSource = createDataSource({ url, poolSize: 10, applicationName: 'agentspec-bench' });
+  await dataSource.initialize();
+  try {
+    const repository = new SessionsRepository(dataSource);
+    const usage = { input_tokens: 3, output_tokens: 3, total_tokens: 6 };
+    let turns = 0;
+    const loops = (until: number, count: boolean) =>
+      Promise.all(
+        ids.map(async (id) => {
+          while (Date.now() < until) {
+            const claim = await repository.claimTurn(AGENT, id, USER_PRINCIPAL, {
+              leaseMs: 60_000,
+              idleTimeoutMs: 30 * 60_000,
+              memoryMessages: 50,
+            });
+            if (claim.status === 'busy') {
+              // A turn the HTTP load left running still holds it.
+              await new Promise((resolve) => setTimeout(resolve, 50));
+              continue;
+            }
+            if (claim.status !== 'claimed') throw new Error(`session ${id} was not found`);
+            await repository.appendTurn(id, claim.lease.token, {
+              user: { content: 'one more turn' },
+              assistant: { content: 'one more turn', usage },
+              principal: USER_PRINCIPAL,
+              correlationId: 'bench-statements',
+            });
+            if (count) turns++;
+          }
+        }),
+      );
+    await loops(Date.now() + 2_000, false);
+    const before = await cpuNow();
+    const started = Date.now();
+    await loops(started + durationMs, true);
+    const seconds = (Date.now() - started) / 1000;
+    return { turnsPerSecond: Math.round(turns / seconds), cpu: cpuPerTurn(before, await cpuNow(), turns, ['postgres', 'client']) };
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
 /**
  * Continue throughput on real Postgres (one session per connection, the mock model), continue
  * latency with a long history, and list latency with 100,000 live sessions, as the admin (every
@@ -99,7 +170,14 @@ export async function benchSessions(): Promise<Figures> {
     await continueLoad(2);
     // Turns cut off by the end of the warm-up release their sessions when they notice.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const before = await cpuNow(app.child.pid);
     const continued = await continueLoad(durationS);
+    const continueCpu = cpuPerTurn(before, await cpuNow(app.child.pid), continued.requests.total, ['server', 'postgres', 'client']);
+    // The same turns without HTTP and the app: the turn's two statements (SessionsRepository's
+    // claimTurn and appendTurn, a 50-message window) from as many connections as the server's
+    // pool, one session per loop: what the database sustains on these cores alone.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const statementsOnly = await repositoryTurns(database.url, ids, durationS * 1_000);
 
     // One session with 10,000 stored messages against a new one, turns one at a time: the
     // memory window is read through its index, so history length should not show.
@@ -163,6 +241,9 @@ export async function benchSessions(): Promise<Figures> {
         [`continue, ${connections} connections, one session each: turns/s (target ≥ 1,000)`]: Math.round(continued.requests.average),
         'continue p50 / p99 (ms)': p(continued),
         'continue 2xx / non-2xx / errors': `${continued['2xx']} / ${continued.non2xx} / ${continued.errors}`,
+        'continue CPU per turn: server / PostgreSQL / load generator (ms)': continueCpu,
+        "the turn's 2 statements alone (SessionsRepository, 10 connections, no HTTP): turns/s": statementsOnly.turnsPerSecond,
+        'the 2 statements alone: CPU per turn, PostgreSQL / client (ms)': statementsOnly.cpu,
         'continue alone, 1 / 10,000 messages of history: p50 (ms)': `${quantile(shortTurns.latencies, 0.5)} / ${quantile(longTurns.latencies, 0.5)}`,
         [`list, ${stored} created over 30 days (most expired), admin, 1 client: p50 / p99 (ms)`]: p(spreadAlone),
         [`list, ${stored} live, admin (every principal), 1 client: p50 / p99 (ms, target p99 < 50)`]: p(adminAlone),

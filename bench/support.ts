@@ -1,6 +1,6 @@
 import { freePort } from '../src/common/free-port.js';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,6 +15,39 @@ export interface Figures {
   markdown?: string;
 }
 
+/** CPU time (user + system, ms) a process has used so far, from /proc. */
+export async function processCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+
+/**
+ * CPU time (ms) of every PostgreSQL process on this machine, ended backends included (their
+ * time is added to the postmaster's children's time when reaped); undefined when none is
+ * visible (a database on another host).
+ */
+export async function postgresCpuMs(): Promise<number | undefined> {
+  let total = 0;
+  let seen = false;
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const open = stat.indexOf(' (');
+    const close = stat.lastIndexOf(')');
+    if (open < 0 || stat.slice(open + 2, close) !== 'postgres') continue;
+    seen = true;
+    const fields = stat.slice(close + 2).split(' ');
+    total += Number(fields[11]) + Number(fields[12]);
+    // The postmaster (its parent is not a postgres process) also carries its reaped children.
+    const parent = await readFile(`/proc/${fields[1]}/comm`, 'utf8').catch(() => '');
+    if (parent.trim() !== 'postgres') total += Number(fields[13]) + Number(fields[14]);
+  }
+  return seen ? (total * 1000) / CLOCK_TICKS : undefined;
+}
+
+/** USER_HZ: Linux reports process times in 1/100 s on every architecture Node.js runs on. */
+const CLOCK_TICKS = 100;
 
 export async function rssBytes(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
