@@ -9,7 +9,8 @@
 #
 # Needs valgrind and a PostgreSQL server (a database agentspec_bench_instr_<pid> is created there, then dropped).
 # Extra environment for the app (say LOG_LEVEL=warn, to price one feature) is passed through;
-# ONLY=express,nest,app,turn picks servers (turn: the app answering session turns, not part of the default), APP_NODE_ARGS adds node options to the app (see
+# ONLY=express,nest,app,turn picks servers (turn: the app answering session turns on one
+# session and one connection, only when named), APP_NODE_ARGS adds node options to the app (see
 # bench/instructions-features.sh), PROFILE_DIR keeps the callgrind files for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
