@@ -91,11 +91,9 @@ want nest && measure "bare Nest" "$(free_port)" /ping "x-unused: 1" -- node dist
 # The pipeline worker polls the database on a timer: under valgrind its cost per request grows
 # with the run's wall-clock time (2.16 M to 2.76 M per request for one build, depending on the
 # machine's load), so it is off here; invoke does not use it.
-if want app; then
+measure_app() {
   DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias AGENTSPEC_PIPELINE_WORKER=false \
-    measure "${APP_LABEL:-app}" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
-fi
-if want turn; then
-  DATABASE_URL=$db_url AGENTSPEC_API_KEY=$KEY AGENTSPEC_DEFINITIONS=bench/fixtures/bench.ias AGENTSPEC_PIPELINE_WORKER=false TURNS=1 \
-    measure "${APP_LABEL:-session turn}" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
-fi
+    measure "$1" "$(free_port)" /livez "x-api-key: $KEY" -- node ${APP_NODE_ARGS:-} dist/src/main.js
+}
+if want app; then measure_app "${APP_LABEL:-app}"; fi
+if want turn; then TURNS=1 measure_app "${APP_LABEL:-session turn}"; fi

@@ -15,11 +15,19 @@ export interface Figures {
   markdown?: string;
 }
 
+/** A process's name and the fields after it in /proc/<pid>/stat (so `fields[11]` is utime); undefined once it is gone. */
+async function procStat(pid: number | string): Promise<{ name: string; fields: string[] } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  const close = stat?.lastIndexOf(')') ?? -1;
+  if (!stat || close < 0) return undefined;
+  return { name: stat.slice(stat.indexOf('(') + 1, close), fields: stat.slice(close + 2).split(' ') };
+}
+
 /** CPU time (user + system, ms) a process has used so far, from /proc. */
 export async function processCpuMs(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  const stat = await procStat(pid);
+  if (!stat) throw new Error(`process ${pid} is gone`);
+  return ((Number(stat.fields[11]) + Number(stat.fields[12])) * 1000) / CLOCK_TICKS;
 }
 
 /**
@@ -32,16 +40,13 @@ export async function postgresCpuMs(): Promise<number | undefined> {
   let seen = false;
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const open = stat.indexOf(' (');
-    const close = stat.lastIndexOf(')');
-    if (open < 0 || stat.slice(open + 2, close) !== 'postgres') continue;
+    const stat = await procStat(entry);
+    if (stat?.name !== 'postgres') continue;
     seen = true;
-    const fields = stat.slice(close + 2).split(' ');
+    const { fields } = stat;
     total += Number(fields[11]) + Number(fields[12]);
     // The postmaster (its parent is not a postgres process) also carries its reaped children.
-    const parent = await readFile(`/proc/${fields[1]}/comm`, 'utf8').catch(() => '');
-    if (parent.trim() !== 'postgres') total += Number(fields[13]) + Number(fields[14]);
+    if ((await procStat(fields[1]))?.name !== 'postgres') total += Number(fields[13]) + Number(fields[14]);
   }
   return seen ? (total * 1000) / CLOCK_TICKS : undefined;
 }

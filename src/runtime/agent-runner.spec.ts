@@ -13,6 +13,7 @@ import { loadDefinitions, memorySourceHost } from '../definitions/index.js';
 import { GovernanceModule } from '../governance/governance.module.js';
 import { DataSource } from 'typeorm';
 import type { ModelCaller } from '../engine/agent-loop.js';
+import type { CallOrigin } from '../governance/governance-events.repository.js';
 import { METRIC } from '../metrics/metric-names.js';
 import { MetricsModule } from '../metrics/metrics.module.js';
 import type { ResilientCall } from '../providers/resilient-model.js';
@@ -121,8 +122,8 @@ describe('AgentRunner', () => {
     // The real gateway and mock provider answer; this only records what the model was sent.
     const gateway = module.get(ModelGateway);
     const forAgent = gateway.forAgent.bind(gateway);
-    vi.spyOn(gateway, 'forAgent').mockImplementation((agent: string): ModelCaller => {
-      const real = forAgent(agent);
+    vi.spyOn(gateway, 'forAgent').mockImplementation((agent: string, origin: CallOrigin): ModelCaller => {
+      const real = forAgent(agent, origin);
       return {
         chat: (request) => (modelCalls.push({ agent, call: request }), real.chat(request)),
         stream: (request) => (modelCalls.push({ agent, call: request }), real.stream(request)),

@@ -26,7 +26,7 @@ export class ModelGateway {
   }
 
   /** A ModelCaller that attributes its calls to one agent (and its log lines to the call's request) in logs and metrics. */
-  forAgent(agent: string, origin?: CallOrigin): ModelCaller {
+  forAgent(agent: string, origin: CallOrigin): ModelCaller {
     const hook = this.hookFor(agent, origin);
     return {
       chat: (call: ResilientCall) => this.model.chat({ ...call, onModelCall: chain(hook, call.onModelCall) }),
@@ -34,9 +34,8 @@ export class ModelGateway {
     };
   }
 
-  private hookFor(agent: string, origin: CallOrigin | undefined): ModelCallHook {
-    const correlationId = origin?.correlationId;
-    const principal = origin?.principal;
+  private hookFor(agent: string, origin: CallOrigin): ModelCallHook {
+    const { correlationId, principal } = origin;
     return (record) => {
       this.metrics.recordModelCall(
         agent,
