@@ -98,7 +98,8 @@ export async function benchInvoke(): Promise<Figures> {
         'bare Nest p50 / p99 (ms)': `${nestResult.p50} / ${nestResult.p99}`,
         'bare node:http requests/s': bareResult.requestsPerSecond,
         'bare node:http p50 / p99 (ms)': `${bareResult.p50} / ${bareResult.p99}`,
-        'app / Express (target ≥ 70 %)': `${Math.round((100 * appResult.requestsPerSecond) / expressResult.requestsPerSecond)} %`,
+        // Issue 16 withdrew the 70 % target; the invoke target is instructions per request (bench/instructions.sh).
+        'app / Express': `${Math.round((100 * appResult.requestsPerSecond) / expressResult.requestsPerSecond)} %`,
         'bare Nest / Express': `${Math.round((100 * nestResult.requestsPerSecond) / expressResult.requestsPerSecond)} %`,
         'app / node:http': `${Math.round((100 * appResult.requestsPerSecond) / bareResult.requestsPerSecond)} %`,
       },

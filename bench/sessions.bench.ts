@@ -20,8 +20,8 @@ function quantile(sorted: readonly number[], q: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
 }
 
-async function newSession(url: string): Promise<string> {
-  const response = await fetch(`${url}/v1/agents/${AGENT}/sessions`, { method: 'POST', headers: USER, body: '{}' });
+export async function newSession(url: string, headers: Record<string, string> = USER): Promise<string> {
+  const response = await fetch(`${url}/v1/agents/${AGENT}/sessions`, { method: 'POST', headers, body: '{}' });
   return ((await response.json()) as { session_id: string }).session_id;
 }
 
@@ -58,14 +58,41 @@ async function turnLoops(
   return { latencies, statuses };
 }
 
-interface CpuReading {
+/**
+ * Session turns from `connections` connections for `seconds`, each connection continuing its own
+ * session of `ids` turn after turn: autocannon keeps one request in flight per connection, and
+ * turns of one session are sequential by contract, so every answer should be a 200. Its own cost
+ * per request is a fraction of fetch's, which matters on a machine whose cores the client shares
+ * with the server and PostgreSQL.
+ */
+export function continueLoad(
+  url: string,
+  ids: readonly string[],
+  seconds: number,
+  headers: Record<string, string>,
+): Promise<autocannon.Result> {
+  let next = 0;
+  return run({
+    url,
+    connections: ids.length,
+    duration: seconds,
+    setupClient: (client) => {
+      const id = ids[next++ % ids.length];
+      client.setRequests([
+        { method: 'POST', path: `/v1/agents/${AGENT}/sessions/${id}/continue`, headers, body: '{"input":"one more turn"}' },
+      ]);
+    },
+  });
+}
+
+export interface CpuReading {
   server: number;
   postgres: number | undefined;
   client: number;
 }
 
 /** CPU used so far (ms) by the server (when given), PostgreSQL (when local) and this process. */
-async function cpuNow(serverPid?: number): Promise<CpuReading> {
+export async function cpuNow(serverPid?: number): Promise<CpuReading> {
   const own = process.cpuUsage();
   return {
     server: serverPid === undefined ? 0 : await processCpuMs(serverPid),
@@ -75,7 +102,7 @@ async function cpuNow(serverPid?: number): Promise<CpuReading> {
 }
 
 /** Milliseconds of CPU per turn between two readings, of the parts named. */
-function cpuPerTurn(before: CpuReading, after: CpuReading, turns: number, parts: (keyof CpuReading)[]): string {
+export function cpuPerTurn(before: CpuReading, after: CpuReading, turns: number, parts: (keyof CpuReading)[]): string {
   const each = (part: keyof CpuReading) => {
     const [from, to] = [before[part], after[part]];
     return from === undefined || to === undefined || turns === 0 ? 'n/a' : ((to - from) / turns).toFixed(2);
@@ -149,29 +176,11 @@ export async function benchSessions(): Promise<Figures> {
     const connections = 50;
     const ids: string[] = [];
     for (let i = 0; i < connections; i++) ids.push(await newSession(app.url));
-    // autocannon keeps one request in flight per connection, so each connection continues its
-    // own session turn after turn (turns of one session are sequential by contract: every
-    // answer should be a 200). Its own cost per request is a fraction of fetch's, which matters
-    // on a machine whose cores the client shares with the server and PostgreSQL.
-    const continueLoad = (seconds: number) => {
-      let next = 0;
-      return run({
-        url: app.url,
-        connections,
-        duration: seconds,
-        setupClient: (client) => {
-          const id = ids[next++ % ids.length];
-          client.setRequests([
-            { method: 'POST', path: `/v1/agents/${AGENT}/sessions/${id}/continue`, headers: USER, body: '{"input":"one more turn"}' },
-          ]);
-        },
-      });
-    };
-    await continueLoad(2);
+    await continueLoad(app.url, ids, 2, USER);
     // Turns cut off by the end of the warm-up release their sessions when they notice.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const before = await cpuNow(app.child.pid);
-    const continued = await continueLoad(durationS);
+    const continued = await continueLoad(app.url, ids, durationS, USER);
     const continueCpu = cpuPerTurn(before, await cpuNow(app.child.pid), continued.requests.total, ['server', 'postgres', 'client']);
     // The same turns without HTTP and the app: the turn's two statements (SessionsRepository's
     // claimTurn and appendTurn, a 50-message window) from as many connections as the server's

@@ -111,10 +111,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-/** Starts the built server with the given environment; its logs go nowhere but are still written. */
-export async function startServer(env: Record<string, string>, nodeArgs: string[] = []): Promise<ServerProcess> {
+/**
+ * Starts the built server with the given environment; its logs go nowhere but are still written.
+ * `cwd`: another checkout's build (bench/compare-turns.ts), this one's by default.
+ */
+export async function startServer(env: Record<string, string>, nodeArgs: string[] = [], cwd?: string): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
+    ...(cwd !== undefined ? { cwd } : {}),
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
