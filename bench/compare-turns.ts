@@ -1,65 +1,60 @@
 import { existsSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
-import { continueLoad, cpuNow, cpuPerTurn, newSession } from './sessions.bench.js';
-import { benchDatabase, startServer } from './support.js';
+import { ADMIN, ADMIN_KEY, measureTurns } from './sessions.bench.js';
+import { benchDatabase, startServer, type ServerProcess } from './support.js';
 
 /**
- * Session turns of this build and of another checkout's, measured alternately under the same
- * load: `npm run bench:compare -- <checkout> [pairs]`. The other checkout must be built
- * (`npm ci && npm run build` there). Both serve this checkout's bench/fixtures/bench.ias with an
- * admin key, each on a new database, 50 connections with one session each (as `npm run bench --
- * sessions`), 5 s of warm-up then BENCH_DURATION seconds (10) counted. On a shared machine the
- * rate moves by 10–15 % from run to run, and both builds move together, so only pairs run one
- * after the other compare.
+ * Session turns of another checkout's build and of this one under the same load, alternating:
+ * `npm run bench:compare -- <checkout> [pairs]`. The other checkout must be built (`npm ci &&
+ * npm run build` there). Both serve this checkout's bench/fixtures/bench.ias with an admin key,
+ * each on a new database: 50 connections with one session each, as the sessions scenario, but
+ * with 5 s of warm-up (2 s there) and the rate as all turns over BENCH_DURATION seconds (10)
+ * rather than the mean of autocannon's per-second samples. On a shared machine the rate moves
+ * by 10–15 % from run to run and both builds move together, so only neighbouring runs compare;
+ * each pair after the first swaps the order (ABBA), so a drift favours neither build.
  */
-const KEY = 'bench-key-0123456789abcdef';
-const HEADERS = { 'content-type': 'application/json', 'X-API-Key': KEY };
 const CONNECTIONS = 50;
+const WARMUP_S = 5;
 
 async function measure(checkout: string, seconds: number): Promise<string> {
   const database = await benchDatabase();
-  const app = await startServer(
-    { DATABASE_URL: database.url, AGENTSPEC_API_KEY: KEY, AGENTSPEC_DEFINITIONS: resolve('bench/fixtures/bench.ias') },
-    [],
-    checkout,
-  );
+  let app: ServerProcess | undefined;
   try {
-    const ids: string[] = [];
-    for (let i = 0; i < CONNECTIONS; i++) ids.push(await newSession(app.url, HEADERS));
-    await continueLoad(app.url, ids, 5, HEADERS);
-    // Turns cut off by the end of the warm-up release their sessions when they notice.
-    await new Promise((done) => setTimeout(done, 1_500));
-    const before = await cpuNow(app.child.pid);
-    const result = await continueLoad(app.url, ids, seconds, HEADERS);
-    const cpu = cpuPerTurn(before, await cpuNow(app.child.pid), result.requests.total, ['server', 'postgres', 'client']);
+    const definitions = resolve('bench/fixtures/bench.ias');
+    app = await startServer({ DATABASE_URL: database.url, AGENTSPEC_API_KEY: ADMIN_KEY, AGENTSPEC_DEFINITIONS: definitions }, [], checkout);
+    const { result, cpu } = await measureTurns(app, ADMIN, { connections: CONNECTIONS, warmupS: WARMUP_S, seconds });
     const rate = Math.round(result.requests.total / seconds);
-    return `${rate} turns/s, p50 / p99 ${result.latency.p50} / ${result.latency.p99} ms, non-2xx ${result.non2xx}, CPU per turn ${cpu} ms`;
+    const failures = `non-2xx ${result.non2xx}, errors ${result.errors}`;
+    return `${rate} turns/s, p50 / p99 ${result.latency.p50} / ${result.latency.p99} ms, ${failures}, CPU per turn ${cpu} ms`;
   } finally {
-    await app.stop();
+    await app?.stop();
     await database.stop();
   }
 }
 
 async function main(): Promise<void> {
   const [other, pairsText = '3'] = process.argv.slice(2);
-  if (!other || !existsSync(join(other, 'dist/src/main.js'))) {
-    process.stderr.write('usage: npm run bench:compare -- <another checkout, built> [pairs]\n');
+  const pairs = Number(pairsText);
+  if (!other || !existsSync(join(other, 'dist/src/main.js')) || !Number.isInteger(pairs) || pairs < 1) {
+    process.stderr.write('usage: npm run bench:compare -- <another checkout, built> [pairs, a whole number ≥ 1]\n');
     process.exit(2);
   }
-  const pairs = Number(pairsText);
   const seconds = Number(process.env.BENCH_DURATION ?? 10);
   const builds = [
     { label: `other (${other})`, checkout: resolve(other) },
     { label: 'this checkout', checkout: process.cwd() },
   ];
+  const width = Math.max(...builds.map((build) => build.label.length));
   process.stdout.write(
     `session turns, ${CONNECTIONS} connections, one session each (${cpus().length} cores, load average ${loadavg()[0].toFixed(1)})\n`,
   );
   process.stdout.write('CPU per turn: server / PostgreSQL / load generator\n');
   for (let pair = 1; pair <= pairs; pair++) {
-    for (const build of builds)
-      process.stdout.write(`  pair ${pair}, ${build.label.padEnd(24)} ${await measure(build.checkout, seconds)}\n`);
+    const order = pair % 2 === 1 ? builds : [...builds].reverse();
+    for (const build of order) {
+      process.stdout.write(`  pair ${pair}, ${build.label.padEnd(width)}  ${await measure(build.checkout, seconds)}\n`);
+    }
   }
 }
 

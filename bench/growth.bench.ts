@@ -260,20 +260,25 @@ async function streamsPerGigabyte(app: ServerProcess, probeFile: string): Promis
 async function holdStreams<T>(app: ServerProcess, count: number, whileOpen: () => Promise<T>): Promise<T> {
   const words = Array.from({ length: 24 }, (_, i) => `word${i}`).join(' ');
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
-  let open = 0;
-  let allOpen: () => void = () => undefined;
-  const opened = new Promise<void>((resolve) => (allOpen = resolve));
-  const streams = Array.from({ length: count }, () =>
-    openStream(`${app.url}/v1/agents/growth-stream/stream`, JSON.stringify({ input: words }), agent, () => {
-      if (++open === count) allOpen();
-    }),
-  );
-  await opened;
-  const result = await whileOpen();
-  const done = await Promise.all(streams);
-  agent.destroy();
-  if (done.some((ok) => !ok)) throw new Error(`streams: ${done.filter((ok) => !ok).length} of ${count} did not end with done`);
-  return result;
+  try {
+    let open = 0;
+    let allOpen: () => void = () => undefined;
+    const opened = new Promise<void>((resolve) => (allOpen = resolve));
+    const streams = Array.from({ length: count }, () =>
+      openStream(`${app.url}/v1/agents/growth-stream/stream`, JSON.stringify({ input: words }), agent, () => {
+        if (++open === count) allOpen();
+      }),
+    );
+    const failed = () => new Error(`streams: ${count - open} of ${count} failed before their headers`);
+    // A stream refused before its headers never counts as open: stop waiting once all have ended.
+    await Promise.race([opened, Promise.all(streams).then(() => (open === count ? undefined : Promise.reject(failed())))]);
+    const result = await whileOpen();
+    const done = await Promise.all(streams);
+    if (done.some((ok) => !ok)) throw new Error(`streams: ${done.filter((ok) => !ok).length} of ${count} did not end with done`);
+    return result;
+  } finally {
+    agent.destroy();
+  }
 }
 
 function openStream(url: string, body: string, agent: http.Agent, onOpen: () => void): Promise<boolean> {

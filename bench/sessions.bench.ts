@@ -3,12 +3,12 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { createDataSource } from '../src/database/data-source.js';
 import { SessionsRepository } from '../src/sessions/sessions.repository.js';
-import { benchDatabase, postgresCpuMs, processCpuMs, startServer, type Figures } from './support.js';
+import { benchDatabase, postgresCpuMs, processCpuMs, startServer, type Figures, type ServerProcess } from './support.js';
 
-const ADMIN_KEY = 'bench-key-0123456789abcdef';
+export const ADMIN_KEY = 'bench-key-0123456789abcdef';
 const USER_KEY = 'bench-user-key-0123456789abcdef';
 const USER_PRINCIPAL = 'user:bench-user';
-const ADMIN = { 'content-type': 'application/json', 'X-API-Key': ADMIN_KEY };
+export const ADMIN = { 'content-type': 'application/json', 'X-API-Key': ADMIN_KEY };
 const USER = { 'content-type': 'application/json', 'X-API-Key': USER_KEY };
 const AGENT = 'bench-echo';
 
@@ -20,7 +20,7 @@ function quantile(sorted: readonly number[], q: number): number {
   return Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN);
 }
 
-export async function newSession(url: string, headers: Record<string, string> = USER): Promise<string> {
+async function newSession(url: string, headers: Record<string, string> = USER): Promise<string> {
   const response = await fetch(`${url}/v1/agents/${AGENT}/sessions`, { method: 'POST', headers, body: '{}' });
   return ((await response.json()) as { session_id: string }).session_id;
 }
@@ -65,12 +65,7 @@ async function turnLoops(
  * per request is a fraction of fetch's, which matters on a machine whose cores the client shares
  * with the server and PostgreSQL.
  */
-export function continueLoad(
-  url: string,
-  ids: readonly string[],
-  seconds: number,
-  headers: Record<string, string>,
-): Promise<autocannon.Result> {
+function continueLoad(url: string, ids: readonly string[], seconds: number, headers: Record<string, string>): Promise<autocannon.Result> {
   let next = 0;
   return run({
     url,
@@ -85,14 +80,14 @@ export function continueLoad(
   });
 }
 
-export interface CpuReading {
+interface CpuReading {
   server: number;
   postgres: number | undefined;
   client: number;
 }
 
 /** CPU used so far (ms) by the server (when given), PostgreSQL (when local) and this process. */
-export async function cpuNow(serverPid?: number): Promise<CpuReading> {
+async function cpuNow(serverPid?: number): Promise<CpuReading> {
   const own = process.cpuUsage();
   return {
     server: serverPid === undefined ? 0 : await processCpuMs(serverPid),
@@ -102,12 +97,33 @@ export async function cpuNow(serverPid?: number): Promise<CpuReading> {
 }
 
 /** Milliseconds of CPU per turn between two readings, of the parts named. */
-export function cpuPerTurn(before: CpuReading, after: CpuReading, turns: number, parts: (keyof CpuReading)[]): string {
+function cpuPerTurn(before: CpuReading, after: CpuReading, turns: number, parts: (keyof CpuReading)[]): string {
   const each = (part: keyof CpuReading) => {
     const [from, to] = [before[part], after[part]];
     return from === undefined || to === undefined || turns === 0 ? 'n/a' : ((to - from) / turns).toFixed(2);
   };
   return parts.map(each).join(' / ');
+}
+
+/**
+ * Continue throughput as `npm run bench -- sessions` and `npm run bench:compare` measure it: one
+ * new session per connection, `warmupS` of turns, a pause, then `seconds` of turns with the CPU
+ * each cost the server, PostgreSQL and this process (as "server / postgres / client" ms).
+ */
+export async function measureTurns(
+  app: ServerProcess,
+  headers: Record<string, string>,
+  options: { connections: number; warmupS: number; seconds: number },
+): Promise<{ ids: string[]; result: autocannon.Result; cpu: string }> {
+  const ids: string[] = [];
+  for (let i = 0; i < options.connections; i++) ids.push(await newSession(app.url, headers));
+  await continueLoad(app.url, ids, options.warmupS, headers);
+  // Turns cut off by the end of the warm-up release their sessions when they notice.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const before = await cpuNow(app.child.pid);
+  const result = await continueLoad(app.url, ids, options.seconds, headers);
+  const cpu = cpuPerTurn(before, await cpuNow(app.child.pid), result.requests.total, ['server', 'postgres', 'client']);
+  return { ids, result, cpu };
 }
 
 /** Claim and store turns straight through the repository, one loop per session, for `durationMs`. */
@@ -174,14 +190,7 @@ export async function benchSessions(): Promise<Figures> {
   await client.connect();
   try {
     const connections = 50;
-    const ids: string[] = [];
-    for (let i = 0; i < connections; i++) ids.push(await newSession(app.url));
-    await continueLoad(app.url, ids, 2, USER);
-    // Turns cut off by the end of the warm-up release their sessions when they notice.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    const before = await cpuNow(app.child.pid);
-    const continued = await continueLoad(app.url, ids, durationS, USER);
-    const continueCpu = cpuPerTurn(before, await cpuNow(app.child.pid), continued.requests.total, ['server', 'postgres', 'client']);
+    const { ids, result: continued, cpu: continueCpu } = await measureTurns(app, USER, { connections, warmupS: 2, seconds: durationS });
     // The same turns without HTTP and the app: the turn's two statements (SessionsRepository's
     // claimTurn and appendTurn, a 50-message window) from as many connections as the server's
     // pool, one session per loop: what the database sustains on these cores alone.
