@@ -10,10 +10,10 @@ const CONNECTION_MESSAGES = [
  * TypeORM's own errors for a query runner that is gone. Its PostgreSQL runner releases itself
  * when its connection emits 'error' (the database terminated it, 57P01, or the socket broke),
  * so a transaction that lost its connection between two statements fails with one of these,
- * not with pg's error. The same errors would come from using a runner after its transaction
- * ended, which our code never does (every runner is TypeORM's own, inside `transaction()`); a
- * change that did would answer 503 as well, and its "dependency unavailable" warning would name
- * TypeORM's message rather than a connection error.
+ * not with pg's error. The same errors would come from using a runner after releasing it,
+ * which our code never does (each runner it creates is released in a `finally` after its last
+ * query); a change that did would answer 503 as well, and its "dependency unavailable" warning
+ * would name TypeORM's message rather than a connection error.
  */
 const RELEASED_RUNNER_ERRORS = new Set(['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError']);
 
