@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { preparedRows, preparedStatement } from '../database/prepared-query.js';
@@ -281,7 +280,7 @@ export class SessionsRepository {
     assertCount('leaseMs', options.leaseMs, 1);
     const window = options.memoryMessages;
     if (window !== undefined) assertCount('memoryMessages', window, 0);
-    const token = newToken(16);
+    const token = newToken();
     // `seen` reads the statement's snapshot: when the UPDATE lost a race for the row, the
     // session still existed, so the loser is told "busy" rather than "not found". The window is
     // read in that snapshot too; when the claim waited for a turn that committed after it was
@@ -528,9 +527,9 @@ export class SessionsRepository {
 const CLAIM_TURN_STATEMENT = preparedStatement('sessions', CLAIM_TURN);
 const APPEND_TURN_STATEMENT = preparedStatement('sessions', APPEND_TURN);
 
-/** `sess_` + 144 random bits, URL-safe. */
+/** `sess_` + 144 random bits, URL-safe, from the pooled CSPRNG buffer the lease tokens use. */
 export function newSessionId(): string {
-  return `sess_${randomBytes(18).toString('base64url')}`;
+  return `sess_${newToken(18)}`;
 }
 
 function toSession(row: SessionRow): SessionRecord {
