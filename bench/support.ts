@@ -36,19 +36,20 @@ export async function processCpuMs(pid: number): Promise<number> {
  * visible (a database on another host).
  */
 export async function postgresCpuMs(): Promise<number | undefined> {
-  let total = 0;
-  let seen = false;
+  const postgres = new Map<string, string[]>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = await procStat(entry);
-    if (stat?.name !== 'postgres') continue;
-    seen = true;
-    const { fields } = stat;
+    if (stat?.name === 'postgres') postgres.set(entry, stat.fields);
+  }
+  if (postgres.size === 0) return undefined;
+  let total = 0;
+  for (const fields of postgres.values()) {
     total += Number(fields[11]) + Number(fields[12]);
     // The postmaster (its parent is not a postgres process) also carries its reaped children.
-    if ((await procStat(fields[1]))?.name !== 'postgres') total += Number(fields[13]) + Number(fields[14]);
+    if (!postgres.has(fields[1])) total += Number(fields[13]) + Number(fields[14]);
   }
-  return seen ? (total * 1000) / CLOCK_TICKS : undefined;
+  return (total * 1000) / CLOCK_TICKS;
 }
 
 /** USER_HZ: Linux reports process times in 1/100 s on every architecture Node.js runs on. */
